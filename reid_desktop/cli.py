@@ -1,0 +1,181 @@
+"""`reid`: headless commands (ingest, info, skipped, relink). No Qt is imported here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reid_desktop.core.jobs import Cancelled, CancelToken, Progress, run_job
+from reid_desktop.core.layouts import LAYOUTS
+from reid_desktop.core.relink import RelinkError, relink
+from reid_desktop.core.scan import ingest
+from reid_desktop.store import Project, ProjectError, ProjectSummary
+
+log = logging.getLogger("reid")
+
+
+def _progress_printer(stream=sys.stderr):
+    tty = stream.isatty()
+    last = [""]
+
+    def show(p: Progress) -> None:
+        if p.total:
+            width = 30
+            filled = int(width * (p.fraction or 0))
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {p.message}"
+        else:
+            line = p.message
+        if tty:
+            stream.write("\r" + line.ljust(len(last[0])))
+            stream.flush()
+        elif p.total is None or p.done == p.total:
+            stream.write(line + "\n")
+        last[0] = line
+
+    def finish() -> None:
+        if tty and last[0]:
+            stream.write("\n")
+
+    return show, finish
+
+
+def _open(path: str, *, create: bool = False) -> Project:
+    p = Path(path)
+    if create and not p.exists() and not p.with_name(p.name + ".reidproj").exists():
+        project = Project.create(p)
+        print(f"Created project {project.path}", file=sys.stderr)
+        return project
+    if not p.exists() and p.with_name(p.name + ".reidproj").exists():
+        p = p.with_name(p.name + ".reidproj")
+    return Project.open(p)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    with _open(args.project, create=True) as project:
+        show, finish = _progress_printer()
+        token = CancelToken()
+        try:
+            report = run_job(ingest(project, args.folders, args.layout, token), show)
+        except KeyboardInterrupt:
+            finish()
+            print("Interrupted; crops checked so far are saved. Run again to finish.", file=sys.stderr)
+            return 130
+        finally:
+            finish()
+        for line in report.lines():
+            print(line)
+        if report.skipped:
+            print(f"\n{len(report.skipped)} file(s) skipped:")
+            for root, r in report.skipped[: args.show_skipped]:
+                print(f"  {Path(root).name}/{r.rel_path}: {r.reason}")
+            if len(report.skipped) > args.show_skipped:
+                print(f"  ... and {len(report.skipped) - args.show_skipped} more "
+                      f"(`reid skipped {args.project}` lists them all)")
+        return 1 if report.errors else 0
+
+
+def summary_dict(s: ProjectSummary) -> dict:
+    return {
+        "cameras": [
+            {"name": c.camera.name, "root": c.camera.root, "layout": c.camera.layout,
+             "crops": c.present, "missing": c.missing, "skipped": c.skipped}
+            for c in s.cameras
+        ],
+        "crops": s.crops,
+        "models": s.models,
+        "embeddings": s.embeddings,
+        "decisions": s.decisions,
+        "decisions_total": s.decisions_total,
+        "identities": s.identities,
+        "skipped": s.skipped,
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        s = project.summary()
+        if args.json:
+            print(json.dumps(summary_dict(s), indent=2))
+            return 0
+        print(f"Project {project.path}")
+        print(f"{len(s.cameras)} camera(s), {s.crops} crop(s)")
+        for c in s.cameras:
+            extra = f", {c.missing} missing" if c.missing else ""
+            extra += f", {c.skipped} skipped" if c.skipped else ""
+            print(f"  {c.camera.name:<20} {c.present:>7} crops{extra}   {c.camera.root}")
+        print(f"models: {s.models}   embeddings: {s.embeddings}")
+        print(f"decisions: {s.decisions} in force ({s.decisions_total} recorded)   "
+              f"identities: {s.identities}")
+        if s.skipped:
+            print(f"skipped files: {s.skipped} (`reid skipped {args.project}`)")
+        return 0
+
+
+def cmd_skipped(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        for item in project.skipped.all():
+            print(f"{item.source_root}/{item.path}\t{item.reason}")
+    return 0
+
+
+def cmd_relink(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        rep = relink(project, str(Path(args.old).expanduser().absolute()), args.new)
+        print(f"Relinked {rep.cameras} camera(s) to {rep.new_root} "
+              f"({rep.matched}/{rep.sampled} sampled crops verified). Run `reid ingest` on it to "
+              "pick up new or missing files.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reid", description="reid-desktop headless commands")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add or re-scan camera folders (creates the project)")
+    p.add_argument("project", help="project file (.reidproj); created when missing")
+    p.add_argument("folders", nargs="+", help="camera folders, a folder of camera folders, "
+                   "or a Market-1501 folder")
+    p.add_argument("--layout", choices=LAYOUTS, default="auto",
+                   help="folders: one folder per camera; market: cameras from Market-1501 names; "
+                   "auto (default): detect")
+    p.add_argument("--show-skipped", type=int, default=20, metavar="N",
+                   help="list at most N skipped files (default 20)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("info", help="counts per camera, models, embeddings, decisions, identities")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("skipped", help="every file the last scans refused, with the reason")
+    p.add_argument("project")
+    p.set_defaults(func=cmd_skipped)
+
+    p = sub.add_parser("relink", help="point cameras at a folder that was moved")
+    p.add_argument("project")
+    p.add_argument("old", help="the folder as it was scanned")
+    p.add_argument("new", help="where it is now")
+    p.set_defaults(func=cmd_relink)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ProjectError, RelinkError, ValueError) as exc:
+        print(f"reid: error: {exc}", file=sys.stderr)
+        return 1
+    except Cancelled:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

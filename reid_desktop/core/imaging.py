@@ -1,0 +1,110 @@
+"""Image probing and decoding that survive what real camera folders contain.
+
+`probe` decides whether bytes are a usable crop (fully decoding them, so truncation is caught);
+`load_rgb` turns any accepted image (CMYK, 16-bit, grey, alpha, EXIF-rotated) into 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# A person crop is small; anything bigger than this is refused before decoding (bomb guard).
+MAX_PIXELS = 4096 * 4096
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MIN_SIDE = 8
+ACCEPTED_FORMATS = {"JPEG", "PNG", "BMP", "WEBP", "TIFF", "GIF", "MPO"}
+_ROTATED_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+BACKGROUND = (128, 128, 128)  # neutral grey behind transparent pixels
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL's own guard, in case a caller skips probe
+
+
+class BadImage(Exception):
+    """The bytes are not a usable crop; str(exc) is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int  # after EXIF rotation: what the operator sees
+    height: int
+    format: str
+    mode: str
+
+
+def probe(data: bytes) -> ImageInfo:
+    if not data:
+        raise BadImage("empty file (0 bytes)")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise BadImage("not an image: the content is not a recognised image format") from None
+    except Image.DecompressionBombError as exc:
+        raise BadImage(f"image too large to be a crop (decompression bomb guard: {exc})") from None
+    except OSError as exc:
+        raise BadImage(f"corrupt or truncated image ({exc})") from None
+    except Exception as exc:  # PIL raises many types on malformed headers
+        raise BadImage(f"corrupt image header ({type(exc).__name__}: {exc})") from None
+    with img:
+        if img.format not in ACCEPTED_FORMATS:
+            raise BadImage(f"unsupported image format {img.format}")
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise BadImage(f"image too large to be a crop ({w}x{h} pixels; decompression bomb guard)")
+        if min(w, h) < MIN_SIDE:
+            raise BadImage(f"image too small to be a crop ({w}x{h} pixels)")
+        try:
+            orientation = img.getexif().get(0x0112, 1)
+        except Exception:
+            orientation = 1  # a broken EXIF block should not cost the crop
+        try:
+            img.load()
+        except Image.DecompressionBombError as exc:
+            raise BadImage(f"image too large to be a crop ({exc})") from None
+        except Exception as exc:
+            raise BadImage(f"corrupt or truncated image data ({exc})") from None
+        if orientation in _ROTATED_ORIENTATIONS:
+            w, h = h, w
+        return ImageInfo(w, h, img.format, img.mode)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB from any mode: scales 16-bit and float data, composites alpha on grey."""
+    img = ImageOps.exif_transpose(img) or img
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        if mode.startswith("I;16") or arr.max(initial=0) > 255:
+            arr = arr * (255.0 / 65535.0)
+        img = Image.fromarray(np.clip(arr, 0, 255).round().astype(np.uint8), "L")
+        mode = "L"
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, BACKGROUND)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return img if mode == "RGB" else img.convert("RGB")
+
+
+def load_rgb(source: str | os.PathLike[str] | bytes) -> Image.Image:
+    """Decode a file (or bytes) to 8-bit RGB; raises BadImage with a readable reason."""
+    data = source if isinstance(source, bytes) else _read(source)
+    probe(data)
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        return to_rgb(img)
+
+
+def _read(path: str | os.PathLike[str]) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise BadImage(f"cannot read file: {exc.strerror or exc}") from None

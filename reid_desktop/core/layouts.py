@@ -1,0 +1,106 @@
+"""How camera, frame, time and ground-truth person are read from folder layouts and names."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+LAYOUTS = ("auto", "folders", "market")
+
+# 0002_c1s1_000451_03.jpg: person 2, camera 1, sequence 1, frame 451, box 3 (person -1 = junk).
+MARKET_RE = re.compile(r"^(?P<pid>-?\d+)_c(?P<cam>\d+)(?:s(?P<seq>\d+))?_(?P<frame>\d+)(?:_\d+)?\.")
+FRAME_RE = re.compile(r"(?:^|[_\-.])(?:f|frame)[_-]?(\d{1,9})(?=\D|$)", re.IGNORECASE)
+TIME_RE = re.compile(
+    r"(?<!\d)(20\d{2}|19\d{2})-?(\d{2})-?(\d{2})[T_\- ]?(\d{2})[-:.]?(\d{2})[-:.]?(\d{2})(?!\d)"
+)
+
+
+@dataclass(frozen=True)
+class NameInfo:
+    camera: str | None = None
+    frame: int | None = None
+    timestamp: str | None = None
+    gt_person: str | None = None
+
+
+def parse_market(name: str) -> NameInfo | None:
+    m = MARKET_RE.match(name)
+    if not m:
+        return None
+    return NameInfo(
+        camera=f"c{int(m['cam'])}", frame=int(m["frame"]), gt_person=str(int(m["pid"]))
+    )
+
+
+def parse_generic(name: str) -> NameInfo:
+    """Frame and time from common surveillance export names; both optional."""
+    frame = None
+    timestamp = None
+    if m := FRAME_RE.search(name):
+        frame = int(m.group(1))
+    if m := TIME_RE.search(name):
+        y, mo, d, h, mi, s = m.groups()
+        if 1 <= int(mo) <= 12 and 1 <= int(d) <= 31 and int(h) < 24 and int(mi) < 60 and int(s) < 61:
+            timestamp = f"{y}-{mo}-{d}T{h}:{mi}:{s}"
+    return NameInfo(frame=frame, timestamp=timestamp)
+
+
+def is_image_name(name: str) -> bool:
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _direct_images(folder: Path) -> list[str]:
+    try:
+        return [e.name for e in folder.iterdir() if is_image_name(e.name)]
+    except OSError:
+        return []
+
+
+def detect_layout(folder: Path) -> str:
+    """'market' when most image names (here or in the standard subfolders) follow Market-1501."""
+    names = _direct_images(folder)
+    for sub in ("bounding_box_train", "bounding_box_test", "query", "gt_bbox"):
+        names += _direct_images(folder / sub)
+    if not names:
+        return "folders"
+    sample = names[:500]
+    hits = sum(1 for n in sample if MARKET_RE.match(n))
+    return "market" if hits >= 0.8 * len(sample) else "folders"
+
+
+def expand_camera_folders(folder: Path) -> list[Path]:
+    """A folder with images is one camera; a folder holding only sub-folders is a set of cameras."""
+    if _direct_images(folder):
+        return [folder]
+    try:
+        subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return [folder]
+    return subs or [folder]
+
+
+def load_ground_truth(camera_root: Path) -> dict[Path, str]:
+    """person ids from a `ground_truth.csv` (columns file, person_id) in the folder or its parent."""
+    out: dict[Path, str] = {}
+    for base in (camera_root, camera_root.parent):
+        csv_path = base / "ground_truth.csv"
+        if not csv_path.is_file():
+            continue
+        try:
+            with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh)
+                if not reader.fieldnames or not {"file", "person_id"} <= set(reader.fieldnames):
+                    log.warning("%s lacks file/person_id columns; ignored", csv_path)
+                    continue
+                for row in reader:
+                    if row.get("file") and row.get("person_id") not in (None, ""):
+                        out[(base / row["file"]).absolute()] = row["person_id"].strip()
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            log.warning("cannot read %s: %s", csv_path, exc)
+    return out

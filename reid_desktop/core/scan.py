@@ -1,0 +1,306 @@
+"""Ingest: turn camera folders into crops in the project, reporting every file it refuses.
+
+Re-scanning the same folder adds new files, marks vanished ones missing (never deleting them, so
+their decisions survive) and re-checks files whose size or time changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reid_desktop.store import Camera, Crop, Project, SkippedFile, utc_now
+
+from .imaging import MAX_FILE_BYTES, BadImage, probe
+from .jobs import Cancelled, CancelToken, Job, Progress
+from .layouts import (
+    LAYOUTS,
+    detect_layout,
+    expand_camera_folders,
+    load_ground_truth,
+    parse_generic,
+    parse_market,
+)
+from .walk import Listed, Refused, list_images
+
+log = logging.getLogger(__name__)
+CHUNK = 256
+WORKERS = min(8, (os.cpu_count() or 2) * 2)
+
+
+@dataclass(frozen=True)
+class Source:
+    root: Path
+    layout: str  # "folders" (one camera) or "market" (cameras from names)
+
+
+@dataclass
+class ScanReport:
+    root: str
+    layout: str
+    cameras: list[str] = field(default_factory=list)
+    listed: int = 0
+    added: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    returned: int = 0
+    missing: list[str] = field(default_factory=list)
+    skipped: list[Refused] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    sources: list[ScanReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # folders that could not be scanned at all
+    cancelled: bool = False
+
+    @property
+    def added(self) -> int:
+        return sum(s.added for s in self.sources)
+
+    @property
+    def skipped(self) -> list[tuple[str, Refused]]:
+        return [(s.root, r) for s in self.sources for r in s.skipped]
+
+    def lines(self) -> list[str]:
+        out = []
+        for s in self.sources:
+            state = " (cancelled; scan again to finish)" if s.cancelled else ""
+            out.append(
+                f"{s.root} [{s.layout}: {', '.join(s.cameras) or 'no camera'}]: {s.added} added, "
+                f"{s.unchanged} unchanged, {s.updated} updated, {s.returned} back, "
+                f"{len(s.missing)} missing, {len(s.skipped)} skipped in {s.seconds:.1f}s{state}"
+            )
+        out += [f"error: {e}" for e in self.errors]
+        return out
+
+
+@dataclass(frozen=True)
+class _Inspected:
+    listed: Listed
+    sha256: str = ""
+    width: int = 0
+    height: int = 0
+    size: int = 0
+    mtime_ns: int = 0
+    reason: str | None = None
+
+
+def _inspect(item: Listed) -> _Inspected:
+    try:
+        st = item.path.stat()
+        if st.st_size > MAX_FILE_BYTES:
+            return _Inspected(item, reason=f"file too large to be a crop ({st.st_size} bytes)")
+        with item.path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return _Inspected(item, reason=f"cannot read file: {exc.strerror or exc}")
+    try:
+        info = probe(data)
+    except BadImage as exc:
+        return _Inspected(item, reason=str(exc))
+    sha = hashlib.sha256(data).hexdigest()
+    return _Inspected(item, sha, info.width, info.height, st.st_size, st.st_mtime_ns)
+
+
+def plan_sources(folders: Iterable[str | os.PathLike[str]], layout: str = "auto") -> list[Source]:
+    """Resolve user-chosen folders into scan sources; raises ValueError for unusable folders."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    sources: list[Source] = []
+    for folder in folders:
+        root = Path(os.path.normpath(Path(folder).expanduser().absolute()))
+        if not root.is_dir():
+            raise ValueError(f"{root} is not a folder")
+        chosen = detect_layout(root) if layout == "auto" else layout
+        if chosen == "market":
+            sources.append(Source(root, "market"))
+        else:
+            sources += [Source(p, "folders") for p in expand_camera_folders(root)]
+    unique = list(dict.fromkeys(sources))
+    return unique
+
+
+def ingest(
+    project: Project,
+    folders: Iterable[str | os.PathLike[str]],
+    layout: str = "auto",
+    cancel: CancelToken | None = None,
+) -> Job[IngestReport]:
+    """Scan folders into the project. Yields Progress; returns an IngestReport (never raises
+    for bad files; a cancelled scan keeps what it committed and says so)."""
+    cancel = cancel or CancelToken()
+    report = IngestReport()
+    sources = plan_sources(folders, layout)
+    for i, src in enumerate(sources, 1):
+        prefix = f"[{i}/{len(sources)}] {src.root.name}"
+        scan = _SourceScan(project, src, cancel, prefix)
+        try:
+            yield from scan.run()
+        except Cancelled:
+            scan.report.cancelled = True
+            report.cancelled = True
+        except OSError as exc:
+            report.errors.append(f"{src.root}: {exc.strerror or exc}")
+        report.sources.append(scan.report)
+        if report.cancelled:
+            break
+    return report
+
+
+class _SourceScan:
+    def __init__(self, project: Project, src: Source, cancel: CancelToken, prefix: str) -> None:
+        self.p = project
+        self.src = src
+        self.cancel = cancel
+        self.prefix = prefix
+        self.report = ScanReport(str(src.root), src.layout)
+        # Keyed by the camera's id within the source, so renaming a camera never splits it.
+        self.cameras: dict[str, Camera] = {
+            c.source_key: c for c in project.cameras.all() if c.root == str(src.root)
+        }
+
+    def _camera(self, key: str) -> Camera:
+        if key not in self.cameras:
+            base = key or self.src.root.name
+            unique, n = base, 2
+            while self.p.cameras.by_name(unique) is not None:
+                unique, n = f"{base} ({n})", n + 1
+            self.cameras[key] = self.p.cameras.add(unique, str(self.src.root), self.src.layout, key)
+        return self.cameras[key]
+
+    def _camera_id_for(self, rel_path: str) -> int | None:
+        """The camera a refused file would have belonged to, when it can be told."""
+        if self.src.layout == "market":
+            info = parse_market(Path(rel_path).name)
+            key = info.camera if info else None
+        else:
+            key = ""
+        cam = self.cameras.get(key) if key is not None else None
+        return cam.id if cam else None
+
+    def _camera_name(self, item: Listed) -> tuple[str | None, dict]:
+        name = item.path.name
+        if self.src.layout == "market":
+            info = parse_market(name)
+            if info is None:
+                return None, {}
+            return info.camera, {"frame": info.frame, "gt_person": info.gt_person}
+        info = parse_generic(name)
+        return "", {
+            "frame": info.frame, "timestamp": info.timestamp,
+            "gt_person": self.gt.get(item.path),
+        }
+
+    def run(self) -> Job[None]:
+        t0 = time.perf_counter()
+        rep = self.report
+        yield Progress(0, None, f"{self.prefix}: listing files")
+        listed, refused = list_images(self.src.root, self.cancel)
+        rep.listed = len(listed)
+        rep.skipped.extend(refused)
+        self.gt = load_ground_truth(self.src.root) if self.src.layout == "folders" else {}
+        known: dict[tuple[str, str], Crop] = {}
+        for name, cam in self.cameras.items():
+            for crop in self.p.crops.for_camera(cam.id, include_missing=True):
+                known[(name, crop.rel_path)] = crop
+        shas = self.p.crops.by_sha()
+        cam_names = {c.id: c.name for c in self.p.cameras.all()}
+
+        todo: list[tuple[Listed, str, dict]] = []
+        seen: set[tuple[str, str]] = set()
+        back: list[int] = []
+        for item in listed:
+            cam, extra = self._camera_name(item)
+            if cam is None:
+                rep.skipped.append(Refused(
+                    item.rel_path, "name does not follow Market-1501 (e.g. 0002_c1s1_000451_03.jpg)"
+                ))
+                continue
+            seen.add((cam, item.rel_path))
+            old = known.get((cam, item.rel_path))
+            if old is not None:
+                try:
+                    st = item.path.stat()
+                except OSError:
+                    st = None
+                if st is not None and (st.st_size, st.st_mtime_ns) == (old.size_bytes, old.mtime_ns):
+                    rep.unchanged += 1
+                    if old.status == "missing":
+                        back.append(old.id)
+                    continue
+            todo.append((item, cam, extra))
+        if back:
+            self.p.crops.set_status(back, "present")
+            rep.returned = len(back)
+
+        total = len(todo)
+        done = 0
+        yield Progress(0, total, f"{self.prefix}: checking {total} new or changed files")
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for start in range(0, total, CHUNK):
+                self.cancel.raise_if_cancelled()
+                chunk = todo[start : start + CHUNK]
+                results = list(pool.map(_inspect, [c[0] for c in chunk]))
+                self._commit(chunk, results, known, shas, cam_names)
+                done += len(chunk)
+                yield Progress(done, total, f"{self.prefix}: {done}/{total} files checked")
+
+        gone = [c for key, c in known.items() if key not in seen and c.status == "present"]
+        if gone:
+            self.p.crops.set_status([c.id for c in gone], "missing")
+            rep.missing = sorted(c.rel_path for c in gone)
+        rep.cameras = sorted(c.name for c in self.cameras.values())
+        now = utc_now()
+        self.p.skipped.replace_for_root(str(self.src.root), [
+            SkippedFile(self._camera_id_for(r.rel_path), str(self.src.root), r.rel_path, r.reason,
+                        now)
+            for r in rep.skipped
+        ])
+        rep.seconds = time.perf_counter() - t0
+        log.info("scanned %s: %s", self.src.root, rep)
+
+    def _commit(self, chunk, results, known, shas, cam_names) -> None:
+        rep = self.report
+        new_rows, updates, broken = [], [], []
+        for (item, cam, extra), res in zip(chunk, results, strict=True):
+            old = known.get((cam, item.rel_path))
+            if res.reason is not None:
+                rep.skipped.append(Refused(item.rel_path, res.reason))
+                if old is not None and old.status == "present":
+                    broken.append(old.id)
+                continue
+            dup = shas.get(res.sha256)
+            if old is None and dup is not None:
+                dup_cam, dup_rel = dup
+                where = f"{cam_names.get(dup_cam, '?')}/{dup_rel}"
+                rep.skipped.append(Refused(item.rel_path, f"duplicate of {where} (same content)"))
+                continue
+            row = {
+                "sha256": res.sha256, "width": res.width, "height": res.height,
+                "size_bytes": res.size, "mtime_ns": res.mtime_ns,
+            }
+            if old is not None:
+                updates.append({"id": old.id, **row})
+                continue
+            camera = self._camera(cam)
+            cam_names[camera.id] = camera.name
+            shas[res.sha256] = (camera.id, item.rel_path)
+            new_rows.append({"camera_id": camera.id, "rel_path": item.rel_path, **row, **extra})
+        with self.p.write():
+            if new_rows:
+                self.p.crops.insert_many(new_rows)
+            if updates:
+                self.p.crops.update_files(updates)
+            if broken:
+                self.p.crops.set_status(broken, "missing")
+        rep.added += len(new_rows)
+        rep.updated += len(updates)

@@ -1,0 +1,112 @@
+"""The SQLite project file (.reidproj): schema, migrations and typed accessors. No Qt here."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cameras import CameraRepo, CropRepo, SkippedRepo
+from .decisions import DecisionRepo, IdentityRepo, TrainingRunRepo
+from .errors import (
+    NotAProjectError,
+    ProjectError,
+    ProjectExistsError,
+    ReadOnlyProjectError,
+    SchemaTooNewError,
+)
+from .models import EmbeddingRepo, ModelRepo
+from .project import SUFFIX, Connection, open_connection, utc_now
+from .records import (
+    Camera,
+    CameraStats,
+    Crop,
+    Decision,
+    Identity,
+    Model,
+    SkippedFile,
+    TrainingRun,
+)
+from .schema import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION", "SUFFIX", "Camera", "CameraStats", "Crop", "Decision", "Identity", "Model",
+    "NotAProjectError", "Project", "ProjectError", "ProjectExistsError", "ProjectSummary",
+    "ReadOnlyProjectError", "SchemaTooNewError", "SkippedFile", "TrainingRun", "default_operator",
+    "utc_now",
+]
+
+
+def default_operator() -> str:
+    try:
+        return os.environ.get("REID_OPERATOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    cameras: list[CameraStats]
+    models: int
+    embeddings: int
+    decisions: int
+    decisions_total: int
+    identities: int
+    skipped: int
+
+    @property
+    def crops(self) -> int:
+        return sum(c.present for c in self.cameras)
+
+
+class Project:
+    """An open project file. Use `Project.create(path)` or `Project.open(path)`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.path: Path = conn.path
+        self.cameras = CameraRepo(conn)
+        self.crops = CropRepo(conn)
+        self.skipped = SkippedRepo(conn)
+        self.models = ModelRepo(conn)
+        self.embeddings = EmbeddingRepo(conn)
+        self.decisions = DecisionRepo(conn)
+        self.identities = IdentityRepo(conn)
+        self.training_runs = TrainingRunRepo(conn)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str]) -> Project:
+        return cls(open_connection(path, create=True))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Project:
+        return cls(open_connection(path, create=False))
+
+    @property
+    def db(self):  # the sqlite-utils Database, for queries the accessors do not cover
+        return self._conn.db
+
+    def write(self):
+        """Context manager for one write transaction spanning several accessor calls."""
+        return self._conn.write()
+
+    def summary(self) -> ProjectSummary:
+        return ProjectSummary(
+            cameras=self.cameras.stats(),
+            models=len(self.models.all()),
+            embeddings=self.embeddings.count(),
+            decisions=self.decisions.count(),
+            decisions_total=self.decisions.count(active_only=False),
+            identities=self.identities.count(),
+            skipped=len(self.skipped.all()),
+        )
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

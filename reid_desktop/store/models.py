@@ -1,0 +1,92 @@
+"""Encoder models and their cached embeddings (compact float32 BLOBs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .project import Connection, utc_now
+from .records import Model
+
+
+class ModelRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, name: str, file: str, sha256: str, metadata: dict[str, Any] | None = None) -> Model:
+        with self._c.write() as db:
+            cur = db.execute(
+                "INSERT INTO models (name, file, sha256, metadata, created_at) VALUES (?, ?, ?, ?, ?)",
+                [name, file, sha256, json.dumps(metadata or {}, sort_keys=True), utc_now()],
+            )
+        return self.get(cur.lastrowid)
+
+    def get(self, model_id: int) -> Model:
+        row = self._c.db.execute(
+            "SELECT id, name, file, sha256, metadata, created_at FROM models WHERE id = ?",
+            [model_id],
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no model with id {model_id}")
+        return Model(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+    def all(self) -> list[Model]:
+        ids = [r[0] for r in self._c.db.execute("SELECT id FROM models ORDER BY id")]
+        return [self.get(i) for i in ids]
+
+
+class EmbeddingRepo:
+    """Embeddings keyed by (crop, model): global vector D and optional K×d stripe vectors."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def put_many(
+        self, model_id: int, items: Iterable[tuple[int, np.ndarray, np.ndarray | None]]
+    ) -> int:
+        now = utc_now()
+        rows = []
+        for crop_id, glob, stripes in items:
+            g = np.ascontiguousarray(glob, dtype="<f4").reshape(-1)
+            s = None if stripes is None else np.ascontiguousarray(stripes, dtype="<f4")
+            k, d = (0, 0) if s is None else s.shape
+            rows.append(
+                (crop_id, model_id, g.size, g.tobytes(), k, d, None if s is None else s.tobytes(), now)
+            )
+        with self._c.write() as db:
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (crop_id, model_id, dim, global_vec, stripes, "
+                "stripe_dim, stripe_vecs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    def get(self, crop_id: int, model_id: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+        row = self._c.db.execute(
+            "SELECT global_vec, stripes, stripe_dim, stripe_vecs FROM embeddings "
+            "WHERE crop_id = ? AND model_id = ?",
+            [crop_id, model_id],
+        ).fetchone()
+        if row is None:
+            return None
+        glob = np.frombuffer(row[0], dtype="<f4")
+        stripes = None if row[3] is None else np.frombuffer(row[3], dtype="<f4").reshape(row[1], row[2])
+        return glob, stripes
+
+    def missing_crop_ids(self, model_id: int) -> list[int]:
+        rows = self._c.db.execute(
+            "SELECT c.id FROM crops c LEFT JOIN embeddings e ON e.crop_id = c.id AND e.model_id = ? "
+            "WHERE c.status = 'present' AND e.crop_id IS NULL ORDER BY c.id",
+            [model_id],
+        )
+        return [r[0] for r in rows]
+
+    def count(self, model_id: int | None = None) -> int:
+        if model_id is None:
+            return self._c.db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+        return self._c.db.execute(
+            "SELECT count(*) FROM embeddings WHERE model_id = ?", [model_id]
+        ).fetchone()[0]

@@ -1,0 +1,139 @@
+"""Schema of a .reidproj file, as ordered sqlite-utils migrations.
+
+The schema version is the number of applied migrations and is mirrored in PRAGMA user_version, so a
+file written by a newer release is recognised without reading any table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+APPLICATION_ID = 0x52454944  # "REID": marks a SQLite file as ours
+migrations = Migrations("reid_desktop")
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements; executescript() would commit the migration's transaction."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            yield buf.strip()
+            buf = ""
+
+
+def _run(db: Database, script: str) -> None:
+    for statement in _statements(script):
+        db.execute(statement)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE cameras (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            root TEXT NOT NULL,
+            layout TEXT NOT NULL CHECK (layout IN ('folders', 'market')),
+            source_key TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL,
+            UNIQUE (root, source_key)
+        );
+        CREATE TABLE crops (
+            id INTEGER PRIMARY KEY,
+            camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+            rel_path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            frame INTEGER,
+            timestamp TEXT,
+            gt_person TEXT,
+            status TEXT NOT NULL DEFAULT 'present' CHECK (status IN ('present', 'missing')),
+            added_at TEXT NOT NULL,
+            UNIQUE (camera_id, rel_path)
+        );
+        CREATE INDEX crops_sha256 ON crops(sha256);
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE embeddings (
+            crop_id INTEGER NOT NULL REFERENCES crops(id) ON DELETE CASCADE,
+            model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+            dim INTEGER NOT NULL,
+            global_vec BLOB NOT NULL,
+            stripes INTEGER NOT NULL DEFAULT 0,
+            stripe_dim INTEGER NOT NULL DEFAULT 0,
+            stripe_vecs BLOB,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (crop_id, model_id)
+        );
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            query_crop_id INTEGER NOT NULL REFERENCES crops(id),
+            candidate_crop_id INTEGER NOT NULL REFERENCES crops(id),
+            verdict TEXT NOT NULL CHECK (verdict IN ('same', 'different', 'skip', 'undo')),
+            score REAL,
+            model_id INTEGER REFERENCES models(id),
+            operator TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            voids_id INTEGER REFERENCES decisions(id),
+            CHECK ((verdict = 'undo') = (voids_id IS NOT NULL))
+        );
+        CREATE INDEX decisions_pair ON decisions(query_crop_id, candidate_crop_id);
+        CREATE UNIQUE INDEX decisions_voids ON decisions(voids_id) WHERE voids_id IS NOT NULL;
+        CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+            BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+        CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
+            BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+        CREATE TABLE identities (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE identity_members (
+            crop_id INTEGER PRIMARY KEY REFERENCES crops(id) ON DELETE CASCADE,
+            identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+            decision_id INTEGER REFERENCES decisions(id),
+            added_at TEXT NOT NULL
+        );
+        CREATE INDEX identity_members_identity ON identity_members(identity_id);
+        CREATE TABLE training_runs (
+            id INTEGER PRIMARY KEY,
+            recipe TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            metrics TEXT NOT NULL DEFAULT '{}',
+            model_id INTEGER REFERENCES models(id)
+        );
+        CREATE TABLE skipped_files (
+            id INTEGER PRIMARY KEY,
+            camera_id INTEGER REFERENCES cameras(id) ON DELETE CASCADE,
+            source_root TEXT NOT NULL,
+            path TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX skipped_files_root ON skipped_files(source_root);
+        """
+    )
+
+
+SCHEMA_VERSION = len(migrations._migrations)

@@ -1,0 +1,1 @@
+"""Qt user interface. Everything Qt lives under this package."""

@@ -1,0 +1,42 @@
+"""A dismissible message bar above the workspace (no modal pop-ups for routine results)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+STYLES = {
+    "info": "background:#e6f0fb; color:#123; border:1px solid #9bbbe0;",
+    "warning": "background:#fff4d6; color:#3a2a00; border:1px solid #e0c060;",
+    "error": "background:#fbe6e6; color:#400; border:1px solid #e09b9b;",
+}
+
+
+class Banner(QFrame):
+    actionTriggered = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.action = QPushButton()
+        self.action.clicked.connect(self.actionTriggered)
+        close = QPushButton("✕")
+        close.setFlat(True)
+        close.setFixedWidth(28)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 6, 6)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.action)
+        lay.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "info", action: str = "") -> None:
+        self.setStyleSheet(f"QFrame#banner {{{STYLES[kind]} border-radius:4px;}}")
+        self.label.setText(text)
+        self.action.setText(action)
+        self.action.setVisible(bool(action))
+        self.show()

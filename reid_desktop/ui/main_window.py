@@ -1,0 +1,295 @@
+"""The main window: project lifecycle, menus and the crop browser. Work happens elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reid_desktop import __version__
+from reid_desktop.core.scan import IngestReport
+from reid_desktop.store import SUFFIX, Project, ProjectError
+
+from .add_folders_dialog import AddFoldersDialog
+from .banner import Banner
+from .browser import CropBrowser
+from .messages import show_error
+from .progress_dialog import JobProgressDialog
+from .project_jobs import ingest_job, rescan_job
+from .recent import RecentProjects
+from .skipped_dialog import SkippedFilesDialog
+from .thumbnails import ThumbnailCache
+from .worker import JobHandle, start_job
+
+log = logging.getLogger(__name__)
+FILE_FILTER = f"reid-desktop projects (*{SUFFIX});;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.recent = RecentProjects(self.settings)
+        self.project: Project | None = None
+        self.job: JobHandle | None = None
+        self.last_report: IngestReport | None = None
+        self.thumbnails = ThumbnailCache(parent=self)
+
+        from .welcome import WelcomePage
+
+        self.welcome = WelcomePage()
+        self.welcome.newRequested.connect(self.new_project_dialog)
+        self.welcome.openRequested.connect(self.open_project_dialog)
+        self.welcome.recentChosen.connect(self.open_project)
+        self.browser = CropBrowser(self.thumbnails)
+        self.banner = Banner()
+        self.banner.actionTriggered.connect(self.show_skipped)
+        workspace = QWidget()
+        wl = QVBoxLayout(workspace)
+        wl.setContentsMargins(6, 6, 6, 6)
+        wl.addWidget(self.banner)
+        wl.addWidget(self.browser, 1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(workspace)
+        self.setCentralWidget(self.stack)
+
+        self.status_counts = QLabel()
+        self.statusBar().addPermanentWidget(self.status_counts)
+        self.browser.countsChanged.connect(lambda _: self._update_status())
+        self._build_actions()
+        self.resize(1180, 760)
+        self._show_project_state()
+
+    # ---- actions and menus -------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        return act
+
+    def _build_actions(self) -> None:
+        self.act_new = self._action("&New Project…", self.new_project_dialog, QKeySequence.New)
+        self.act_open = self._action("&Open Project…", self.open_project_dialog, QKeySequence.Open)
+        self.act_close = self._action("&Close Project", self.close_project, QKeySequence.Close)
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit)
+        self.act_add = self._action("&Add Camera Folders…", self.add_folders_dialog, "Ctrl+Shift+A",
+                                    "Scan one folder per camera, or a Market-1501 folder")
+        self.act_rescan = self._action("&Re-scan All Folders", self.rescan, "F5",
+                                       "Pick up new files and report missing ones")
+        self.act_relink = self._action("Re&link Moved Folder…", self.relink_dialog)
+        self.act_skipped = self._action("&Skipped Files…", self.show_skipped, "Ctrl+Shift+K")
+        self.act_filter = self._action("&Find Crop", lambda: self.browser.filter.setFocus(),
+                                       QKeySequence.Find)
+        self.act_zoom_in = self._action("Larger Thumbnails", lambda: self.browser.zoom_by(16),
+                                        QKeySequence.ZoomIn)
+        self.act_zoom_out = self._action("Smaller Thumbnails", lambda: self.browser.zoom_by(-16),
+                                         QKeySequence.ZoomOut)
+        self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        self.act_about = self._action("&About reid-desktop", self.show_about)
+
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        for a in (self.act_new, self.act_open):
+            m.addAction(a)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        m.addSeparator()
+        m.addAction(self.act_close)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Cameras")
+        for a in (self.act_add, self.act_rescan, self.act_relink):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_skipped)
+        m = mb.addMenu("&View")
+        for a in (self.act_filter, self.act_zoom_in, self.act_zoom_out):
+            m.addAction(a)
+        m = mb.addMenu("&Help")
+        m.addAction(self.act_shortcuts)
+        m.addAction(self.act_about)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.existing()
+        for p in paths:
+            self.recent_menu.addAction(p, lambda p=p: self.open_project(p))
+        if not paths:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _show_project_state(self) -> None:
+        has = self.project is not None
+        busy = self.job is not None
+        for a in (self.act_close, self.act_add, self.act_rescan, self.act_relink, self.act_skipped,
+                  self.act_filter, self.act_zoom_in, self.act_zoom_out):
+            a.setEnabled(has and not (busy and a in (self.act_add, self.act_rescan,
+                                                     self.act_relink, self.act_close)))
+        self.stack.setCurrentIndex(1 if has else 0)
+        self.welcome.set_recent(self.recent.existing())
+        title = f"{self.project.path.name} — reid-desktop" if has else "reid-desktop"
+        self.setWindowTitle(title)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        if self.project is None:
+            self.status_counts.setText("")
+            return
+        s = self.browser.cameras.stats()
+        crops = sum(c.present for c in s)
+        skipped = sum(c.skipped for c in s)
+        text = f"{len(s)} camera(s) · {crops:,} crops"
+        if skipped:
+            text += f" · {skipped:,} skipped"
+        self.status_counts.setText(text)
+
+    # ---- project lifecycle -------------------------------------------------------------
+    def _start_dir(self) -> str:
+        return str(self.settings.value("lastDir", str(Path.home())))
+
+    def new_project_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New project", self._start_dir(), FILE_FILTER)
+        if path:
+            self.create_project(path)
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._start_dir(), FILE_FILTER)
+        if path:
+            self.open_project(path)
+
+    def create_project(self, path: str | Path) -> bool:
+        return self._use_project(lambda: Project.create(path), "Cannot create project")
+
+    def open_project(self, path: str | Path) -> bool:
+        ok = self._use_project(lambda: Project.open(path), "Cannot open project")
+        if not ok and not Path(path).exists():
+            self.recent.remove(path)
+            self.welcome.set_recent(self.recent.existing())
+        return ok
+
+    def _use_project(self, opener, title: str) -> bool:
+        if self.job is not None:
+            show_error(self, title, "Wait for the running scan to finish or cancel it first.")
+            return False
+        try:
+            project = opener()
+        except ProjectError as exc:
+            show_error(self, title, str(exc))
+            return False
+        self.close_project()
+        self.project = project
+        self.recent.add(project.path)
+        self.settings.setValue("lastDir", str(project.path.parent))
+        self.browser.set_project(project)
+        self._show_project_state()
+        self.statusBar().showMessage(f"Opened {project.path}", 5000)
+        return True
+
+    def close_project(self) -> None:
+        if self.project is None:
+            return
+        self.thumbnails.clear()
+        self.browser.set_project(None)
+        self.banner.hide()
+        self.project.close()
+        self.project = None
+        self._show_project_state()
+
+    # ---- scanning -------------------------------------------------------------------------
+    def add_folders_dialog(self) -> None:
+        dlg = AddFoldersDialog(self, str(self.settings.value("lastCameraDir", str(Path.home()))))
+        if dlg.exec() and dlg.folders():
+            self.settings.setValue("lastCameraDir", str(Path(dlg.folders()[-1]).parent))
+            self.add_folders(dlg.folders(), dlg.layout_choice())
+
+    def add_folders(self, folders: list[str], layout: str = "auto") -> JobHandle | None:
+        path = self.project.path
+        return self._run_scan("Scanning camera folders",
+                              lambda token: ingest_job(path, folders, layout, token))
+
+    def rescan(self) -> JobHandle | None:
+        path = self.project.path
+        return self._run_scan("Re-scanning camera folders", lambda token: rescan_job(path, token))
+
+    def _run_scan(self, title: str, factory) -> JobHandle | None:
+        if self.project is None or self.job is not None:
+            return None
+        self.job = start_job(title, factory, parent=self)
+        self.job.finished.connect(self._scan_finished)
+        self.job.failed.connect(lambda msg: show_error(self, "Scan failed", msg))
+        self.job.done.connect(self._job_done)
+        JobProgressDialog(self.job, title, self)
+        self._show_project_state()
+        return self.job
+
+    def _job_done(self) -> None:
+        self.job = None
+        if self.project is not None:
+            self.browser.refresh()
+        self._show_project_state()
+
+    def _scan_finished(self, report: IngestReport) -> None:
+        self.last_report = report
+        n_skip = len(report.skipped)
+        missing = sum(len(s.missing) for s in report.sources)
+        parts = [f"<b>{report.added:,}</b> crops added"]
+        if missing:
+            parts.append(f"{missing:,} missing since last scan")
+        if n_skip:
+            parts.append(f"<b>{n_skip:,}</b> files skipped")
+        text = "Scan finished: " + ", ".join(parts) + "."
+        if report.cancelled:
+            text = "Scan cancelled; crops checked so far were saved. " + ", ".join(parts) + "."
+        if report.errors:
+            text += "<br>" + "<br>".join(report.errors)
+        kind = "warning" if (n_skip or report.errors or report.cancelled) else "info"
+        self.banner.show_message(text, kind, "Show skipped files…" if n_skip else "")
+
+    def show_skipped(self) -> SkippedFilesDialog | None:
+        if self.project is None:
+            return None
+        dlg = SkippedFilesDialog(self.project.skipped.all(), self)
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.open()
+        return dlg
+
+    def relink_dialog(self) -> None:
+        from .relink_dialog import RelinkDialog
+
+        dlg = RelinkDialog(self.project, self)
+        if dlg.exec():
+            self.browser.refresh()
+            self.rescan()
+
+    # ---- help ------------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        from .help_dialogs import shortcuts_dialog
+
+        shortcuts_dialog(self, self.findChildren(QAction)).open()
+
+    def show_about(self) -> None:
+        from .help_dialogs import about_dialog
+
+        about_dialog(self, __version__).open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.job is not None:
+            self.job.cancel()  # the job commits what it has; wait briefly for it
+            from PySide6.QtCore import QThreadPool
+
+            QThreadPool.globalInstance().waitForDone(10_000)
+        self.close_project()
+        self.thumbnails.wait(2000)
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""Bundled trainer (PyTorch); runs as its own process, imports no Qt."""
