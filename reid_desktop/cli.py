@@ -12,13 +12,14 @@ from pathlib import Path
 from reid_desktop.core.jobs import Cancelled, CancelToken, Progress, run_job
 from reid_desktop.core.layouts import LAYOUTS
 from reid_desktop.core.relink import RelinkError, relink
-from reid_desktop.core.scan import ingest
+from reid_desktop.core.scan import ingest, plan_sources
 from reid_desktop.store import Project, ProjectError, ProjectSummary
 
 log = logging.getLogger("reid")
 
 
-def _progress_printer(stream=sys.stderr):
+def _progress_printer(stream=None):
+    stream = stream or sys.stderr
     tty = stream.isatty()
     last = [""]
 
@@ -55,6 +56,7 @@ def _open(path: str, *, create: bool = False) -> Project:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    plan_sources(args.folders, args.layout)  # refuse bad folders before creating a project
     with _open(args.project, create=True) as project:
         show, finish = _progress_printer()
         token = CancelToken()

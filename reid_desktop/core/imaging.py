@@ -67,9 +67,55 @@ def probe(data: bytes) -> ImageInfo:
             raise BadImage(f"image too large to be a crop ({exc})") from None
         except Exception as exc:
             raise BadImage(f"corrupt or truncated image data ({exc})") from None
+        if img.format in ("JPEG", "MPO") and (problem := jpeg_stream_problem(data)):
+            raise BadImage(problem)
         if orientation in _ROTATED_ORIENTATIONS:
             w, h = h, w
         return ImageInfo(w, h, img.format, img.mode)
+
+
+# Markers that may legally sit between the scans of a (progressive) JPEG; each has a length.
+_BETWEEN_SCANS = {0xC4, 0xDB, 0xDD, 0xFE, *range(0xE0, 0xF0)}
+
+
+def jpeg_stream_problem(data: bytes) -> str | None:
+    """Why a JPEG's entropy-coded data is damaged, or None.
+
+    libjpeg only *warns* about garbage in the scan data ("Corrupt JPEG data") and PIL ignores
+    warnings, so a crop of noise would pass a plain decode. Inside scan data a 0xFF byte may only
+    be followed by 0x00 (stuffing), a restart marker or fill; a scan ends at end-of-image, or (in
+    progressive files) at table/comment segments that lead to the next start-of-scan.
+    """
+    pos = data.find(b"\xff\xda")
+    if pos < 0:
+        return "no image data (missing start-of-scan marker)"
+    n = len(data)
+    while True:  # pos is at an SOS marker
+        if pos + 4 > n:
+            return "truncated image data"
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        while True:  # entropy-coded data
+            pos = data.find(b"\xff", pos)
+            if pos < 0 or pos + 1 >= n:
+                return "truncated image data (no end-of-image marker)"
+            nxt = data[pos + 1]
+            if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:
+                pos += 2
+            elif nxt == 0xFF:
+                pos += 1
+            else:
+                break
+        while True:  # between scans: only whole segments, then SOS or EOI
+            if pos + 1 >= n or data[pos] != 0xFF:
+                return f"corrupt image data (bad segment at byte {pos})"
+            marker = data[pos + 1]
+            if marker == 0xD9:
+                return None
+            if marker == 0xDA:
+                break
+            if marker not in _BETWEEN_SCANS or pos + 4 > n:
+                return f"corrupt image data (stray marker 0x{marker:02X} at byte {pos})"
+            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -50,6 +50,7 @@ class ScanReport:
     unchanged: int = 0
     updated: int = 0
     returned: int = 0
+    moved: int = 0
     missing: list[str] = field(default_factory=list)
     skipped: list[Refused] = field(default_factory=list)
     cancelled: bool = False
@@ -76,7 +77,7 @@ class IngestReport:
             state = " (cancelled; scan again to finish)" if s.cancelled else ""
             out.append(
                 f"{s.root} [{s.layout}: {', '.join(s.cameras) or 'no camera'}]: {s.added} added, "
-                f"{s.unchanged} unchanged, {s.updated} updated, {s.returned} back, "
+                f"{s.unchanged} unchanged, {s.updated} updated, {s.returned} back, {s.moved} moved, "
                 f"{len(s.missing)} missing, {len(s.skipped)} skipped in {s.seconds:.1f}s{state}"
             )
         out += [f"error: {e}" for e in self.errors]
@@ -241,6 +242,8 @@ class _SourceScan:
         if back:
             self.p.crops.set_status(back, "present")
             rep.returned = len(back)
+        # Crops whose file vanished in this scan: a new file with the same content is a rename.
+        self.vanished = {c.id for key, c in known.items() if key not in seen}
 
         total = len(todo)
         done = 0
@@ -254,7 +257,7 @@ class _SourceScan:
                 done += len(chunk)
                 yield Progress(done, total, f"{self.prefix}: {done}/{total} files checked")
 
-        gone = [c for key, c in known.items() if key not in seen and c.status == "present"]
+        gone = [c for c in known.values() if c.id in self.vanished and c.status == "present"]
         if gone:
             self.p.crops.set_status([c.id for c in gone], "missing")
             rep.missing = sorted(c.rel_path for c in gone)
@@ -270,19 +273,13 @@ class _SourceScan:
 
     def _commit(self, chunk, results, known, shas, cam_names) -> None:
         rep = self.report
-        new_rows, updates, broken = [], [], []
+        new_rows, updates, moves, broken = [], [], [], []
         for (item, cam, extra), res in zip(chunk, results, strict=True):
             old = known.get((cam, item.rel_path))
             if res.reason is not None:
                 rep.skipped.append(Refused(item.rel_path, res.reason))
                 if old is not None and old.status == "present":
                     broken.append(old.id)
-                continue
-            dup = shas.get(res.sha256)
-            if old is None and dup is not None:
-                dup_cam, dup_rel = dup
-                where = f"{cam_names.get(dup_cam, '?')}/{dup_rel}"
-                rep.skipped.append(Refused(item.rel_path, f"duplicate of {where} (same content)"))
                 continue
             row = {
                 "sha256": res.sha256, "width": res.width, "height": res.height,
@@ -291,16 +288,33 @@ class _SourceScan:
             if old is not None:
                 updates.append({"id": old.id, **row})
                 continue
+            dup = shas.get(res.sha256)
+            camera = None
+            if dup is not None:
+                dup_id, dup_cam, dup_rel, dup_status = dup
+                if dup_id not in self.vanished and dup_status != "missing":
+                    where = f"{cam_names.get(dup_cam, '?')}/{dup_rel}"
+                    rep.skipped.append(Refused(item.rel_path, f"duplicate of {where} (same content)"))
+                    continue
+                # Its old file is gone: the crop was renamed or moved, keep its id and decisions.
+                camera = self._camera(cam)
+                self.vanished.discard(dup_id)
+                moves.append({"id": dup_id, "camera_id": camera.id, "rel_path": item.rel_path, **row})
+                shas[res.sha256] = (dup_id, camera.id, item.rel_path, "present")
+                continue
             camera = self._camera(cam)
             cam_names[camera.id] = camera.name
-            shas[res.sha256] = (camera.id, item.rel_path)
+            shas[res.sha256] = (-1, camera.id, item.rel_path, "present")
             new_rows.append({"camera_id": camera.id, "rel_path": item.rel_path, **row, **extra})
         with self.p.write():
             if new_rows:
                 self.p.crops.insert_many(new_rows)
             if updates:
                 self.p.crops.update_files(updates)
+            if moves:
+                self.p.crops.relocate(moves)
             if broken:
                 self.p.crops.set_status(broken, "missing")
         rep.added += len(new_rows)
         rep.updated += len(updates)
+        rep.moved += len(moves)

@@ -133,10 +133,20 @@ class CropRepo:
         rows = self._c.db.execute(f"SELECT {CROP_COLUMNS} FROM crops {where} ORDER BY id")
         return [_crop(r) for r in rows]
 
-    def by_sha(self) -> dict[str, tuple[int, str]]:
-        """sha256 -> (camera_id, rel_path) of every known crop, for duplicate detection."""
-        rows = self._c.db.execute("SELECT sha256, camera_id, rel_path FROM crops")
-        return {sha: (cid, rel) for sha, cid, rel in rows}
+    def by_sha(self) -> dict[str, tuple[int, int, str, str]]:
+        """sha256 -> (crop_id, camera_id, rel_path, status) of every known crop."""
+        rows = self._c.db.execute("SELECT sha256, id, camera_id, rel_path, status FROM crops")
+        return {sha: (i, cid, rel, st) for sha, i, cid, rel, st in rows}
+
+    def relocate(self, moves: Iterable[dict[str, Any]]) -> None:
+        """Point crops at the file they were renamed or moved to; ids (and decisions) stay."""
+        with self._c.write() as db:
+            db.conn.executemany(
+                "UPDATE crops SET camera_id = :camera_id, rel_path = :rel_path, sha256 = :sha256, "
+                "width = :width, height = :height, size_bytes = :size_bytes, "
+                "mtime_ns = :mtime_ns, status = 'present' WHERE id = :id",
+                list(moves),
+            )
 
     def set_status(self, crop_ids: Iterable[int], status: str) -> None:
         with self._c.write() as db:

@@ -34,30 +34,28 @@ def utc_now() -> str:
 
 
 def _inspect_existing(path: Path) -> None:
-    """Refuse files we must not touch, reading them without writing a byte."""
+    """Refuse files we must not touch. Reads the SQLite header bytes only: even a read-only
+    connection would leave -wal/-shm files beside a file we then refuse."""
     if path.is_dir():
         raise NotAProjectError(f"{path} is a folder, not a project file.")
     try:
         with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
+            header = fh.read(100)
     except OSError as exc:
         raise ProjectError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    if header != SQLITE_HEADER:
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
         raise NotAProjectError(f"{path.name} is not a reid-desktop project (not a SQLite file).")
-    try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            n_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise NotAProjectError(f"{path.name} is damaged or not a SQLite database ({exc}).") from exc
-    if app_id != APPLICATION_ID and (n_tables or version):
+    schema_cookie = int.from_bytes(header[40:44], "big")
+    version = int.from_bytes(header[60:64], "big")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id != APPLICATION_ID and (schema_cookie or version):
         raise NotAProjectError(
             f"{path.name} is a SQLite database of another program, not a reid-desktop project."
         )
+    _refuse_newer(path, version)
+
+
+def _refuse_newer(path: Path, version: int) -> None:
     if version > SCHEMA_VERSION:
         raise SchemaTooNewError(
             f"{path.name} was saved by a newer reid-desktop (schema {version}; this version "
@@ -114,6 +112,8 @@ class Connection:
 
     def migrate(self) -> None:
         with self.write() as db:
+            # The header read earlier can lag a WAL that was never checkpointed: check again.
+            _refuse_newer(self.path, db.execute("PRAGMA user_version").fetchone()[0])
             migrations.apply(db)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -141,9 +141,15 @@ def open_connection(path: str | os.PathLike[str], *, create: bool) -> Connection
             raise ProjectError(f"No project file at {p}.")
         _inspect_existing(p)
         _check_writable(p)
-    conn = Connection(p)
+    try:
+        conn = Connection(p)
+    except sqlite3.DatabaseError as exc:
+        raise NotAProjectError(f"{p.name} is damaged or not a SQLite database ({exc}).") from exc
     try:
         conn.migrate()
+    except ProjectError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise ProjectError(f"Cannot prepare {p.name}: {exc}.") from exc

@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 
 class _Signals(QObject):
-    loaded = Signal(str, QImage, bool)  # path, image, ok
+    # A null image means the decode failed. (No bool argument: emitting Python bools from many
+    # threads tripped a refcount bug in PySide6 6.12.)
+    loaded = Signal(str, QImage)
 
 
 class _Load(QRunnable):
@@ -33,10 +35,10 @@ class _Load(QRunnable):
             img = img.resize(target, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS)
             data = img.tobytes()
             q = QImage(data, img.width, img.height, 3 * img.width, QImage.Format_RGB888).copy()
-            self.signals.loaded.emit(self.path, q, True)
+            self.signals.loaded.emit(self.path, q)
         except (BadImage, OSError, ValueError) as exc:
             log.debug("thumbnail of %s failed: %s", self.path, exc)
-            self.signals.loaded.emit(self.path, QImage(), False)
+            self.signals.loaded.emit(self.path, QImage())
 
 
 class ThumbnailCache(QObject):
@@ -91,9 +93,9 @@ class ThumbnailCache(QObject):
             self._pool.start(_Load(path, self.size, self._signals), prio)
         return None
 
-    def _on_loaded(self, path: str, image: QImage, ok: bool) -> None:
+    def _on_loaded(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
-        if not ok:
+        if image.isNull():
             self._failed.add(path)
         else:
             self._cache[path] = QIcon(QPixmap.fromImage(image))
