@@ -1,4 +1,4 @@
-"""`reid`: headless commands (ingest, info, skipped, relink). No Qt is imported here."""
+"""`reid`: headless commands (ingest, info, skipped, relink; engine ones in cli_engine). No Qt."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from reid_desktop.core.contract import ContractError
 from reid_desktop.core.jobs import Cancelled, CancelToken, Progress, run_job
 from reid_desktop.core.layouts import LAYOUTS
 from reid_desktop.core.relink import RelinkError, relink
@@ -44,7 +45,7 @@ def _progress_printer(stream=None):
     return show, finish
 
 
-def _open(path: str, *, create: bool = False) -> Project:
+def open_project(path: str, *, create: bool = False) -> Project:
     p = Path(path)
     if create and not p.exists() and not p.with_name(p.name + ".reidproj").exists():
         project = Project.create(p)
@@ -57,7 +58,7 @@ def _open(path: str, *, create: bool = False) -> Project:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     plan_sources(args.folders, args.layout)  # refuse bad folders before creating a project
-    with _open(args.project, create=True) as project:
+    with open_project(args.project, create=True) as project:
         show, finish = _progress_printer()
         token = CancelToken()
         try:
@@ -98,7 +99,7 @@ def summary_dict(s: ProjectSummary) -> dict:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         s = project.summary()
         if args.json:
             print(json.dumps(summary_dict(s), indent=2))
@@ -118,14 +119,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_skipped(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         for item in project.skipped.all():
             print(f"{item.source_root}/{item.path}\t{item.reason}")
     return 0
 
 
 def cmd_relink(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         rep = relink(project, str(Path(args.old).expanduser().absolute()), args.new)
         print(f"Relinked {rep.cameras} camera(s) to {rep.new_root} "
               f"({rep.matched}/{rep.sampled} sampled crops verified). Run `reid ingest` on it to "
@@ -163,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("old", help="the folder as it was scanned")
     p.add_argument("new", help="where it is now")
     p.set_defaults(func=cmd_relink)
+    from .cli_engine import add_engine_commands
+
+    add_engine_commands(sub)
     return parser
 
 
@@ -172,8 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ProjectError, RelinkError, ValueError) as exc:
-        print(f"reid: error: {exc}", file=sys.stderr)
+    except (ProjectError, RelinkError, ContractError, ValueError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"reid: error: {message}", file=sys.stderr)
         return 1
     except Cancelled:
         return 130

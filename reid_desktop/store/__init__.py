@@ -16,6 +16,7 @@ from .errors import (
     ReadOnlyProjectError,
     SchemaTooNewError,
 )
+from .meta import MetaRepo
 from .models import EmbeddingRepo, ModelRepo
 from .project import SUFFIX, Connection, open_connection, utc_now
 from .records import (
@@ -74,6 +75,7 @@ class Project:
         self.decisions = DecisionRepo(conn)
         self.identities = IdentityRepo(conn)
         self.training_runs = TrainingRunRepo(conn)
+        self.meta = MetaRepo(conn)
 
     @classmethod
     def create(cls, path: str | os.PathLike[str]) -> Project:
@@ -90,6 +92,16 @@ class Project:
     def write(self):
         """Context manager for one write transaction spanning several accessor calls."""
         return self._conn.write()
+
+    @property
+    def active_model_id(self) -> int | None:
+        value = self.meta.get("active_model_id")
+        return int(value) if value else None
+
+    def set_active_model(self, model_id: int | None) -> None:
+        if model_id is not None:
+            self.models.get(model_id)  # KeyError for an unknown model
+        self.meta.set("active_model_id", None if model_id is None else str(model_id))
 
     def summary(self) -> ProjectSummary:
         return ProjectSummary(

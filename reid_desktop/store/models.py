@@ -33,6 +33,10 @@ class ModelRepo:
             raise KeyError(f"no model with id {model_id}")
         return Model(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
 
+    def by_name(self, name: str) -> Model | None:
+        row = self._c.db.execute("SELECT id FROM models WHERE name = ?", [name]).fetchone()
+        return self.get(row[0]) if row else None
+
     def all(self) -> list[Model]:
         ids = [r[0] for r in self._c.db.execute("SELECT id FROM models ORDER BY id")]
         return [self.get(i) for i in ids]
@@ -83,6 +87,26 @@ class EmbeddingRepo:
             [model_id],
         )
         return [r[0] for r in rows]
+
+    def load_all(self, model_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(crop_ids, camera_ids, N×D global, N×K×d stripes or None) of present crops, in one query."""
+        rows = self._c.db.execute(
+            "SELECT e.crop_id, c.camera_id, e.dim, e.global_vec, e.stripes, e.stripe_dim, e.stripe_vecs "
+            "FROM embeddings e JOIN crops c ON c.id = e.crop_id "
+            "WHERE e.model_id = ? AND c.status = 'present' ORDER BY e.crop_id",
+            [model_id],
+        ).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32), None
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        cams = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        dim = rows[0][2]
+        glob = np.frombuffer(b"".join(r[3] for r in rows), dtype="<f4").reshape(len(rows), dim)
+        stripes = None
+        k, d = rows[0][4], rows[0][5]
+        if k and all(r[6] is not None and r[4] == k for r in rows):
+            stripes = np.frombuffer(b"".join(r[6] for r in rows), dtype="<f4").reshape(len(rows), k, d)
+        return ids, cams, glob, stripes
 
     def count(self, model_id: int | None = None) -> int:
         if model_id is None:

@@ -1,0 +1,178 @@
+"""An operator's review session: the queue, the current pair, decisions and undo. Qt-free.
+
+A decision is written to the project file before `decide` returns, so the next pair is shown
+only after the previous verdict is safe on disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reid_desktop.store import Decision, Project
+
+from .calibration import ScoreCalibrator
+from .links import LinkGraph
+from .matching import Candidate, GalleryIndex
+from .review_queue import Pair, build_queue
+
+
+@dataclass(frozen=True)
+class ReviewStats:
+    decided: int  # decisions in force (same + different + skip)
+    same: int
+    different: int
+    identities: int  # identities with two or more crops
+    linked_crops: int
+    queue_left: int
+    expected_links_left: float  # sum of P(same) over pairs still queued
+    calibration: str
+
+
+class ReviewSession:
+    def __init__(self, project: Project, model_id: int, operator: str, *, k: int = 10,
+                 index: GalleryIndex | None = None) -> None:
+        self.project = project
+        self.model_id = model_id
+        self.operator = operator
+        self.k = k
+        self.index = index or GalleryIndex.from_project(project, model_id)
+        self.undo_stack: list[int] = []  # decision ids of this session, newest last
+        self.redo_stack: list[int] = []  # undo rows that can be undone again (= redo)
+        self.refresh()
+
+    # ---- state ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload decisions, refit calibration and rebuild the queue (after bulk changes)."""
+        active = self.project.decisions.active()
+        self.links = LinkGraph(active)
+        scored = [d for d in active if d.score is not None and d.verdict in ("same", "different")]
+        self.calibrator = ScoreCalibrator().fit(
+            np.array([d.score for d in scored], dtype=np.float64),
+            np.array([d.verdict == "same" for d in scored], dtype=np.int64),
+        ) if scored else ScoreCalibrator()
+        self.queue: list[Pair] = build_queue(
+            self.index, self.links, calibrate=self.calibrator.predict if self.calibrator.fitted else None
+        )
+        self.pos = 0
+        self._skip_resolved()
+
+    def probability(self, scores: np.ndarray | float) -> np.ndarray:
+        return self.calibrator.predict(np.atleast_1d(np.asarray(scores, dtype=np.float64)))
+
+    def _open(self, p: Pair) -> bool:
+        a, b = p.query, p.candidate
+        return (LinkGraph.key(a, b) not in self.links.decided and not self.links.linked(a, b)
+                and not self.links.forbidden(a, b))
+
+    def _skip_resolved(self) -> None:
+        while self.pos < len(self.queue) and not self._open(self.queue[self.pos]):
+            self.pos += 1
+
+    def current(self) -> Pair | None:
+        return self.queue[self.pos] if self.pos < len(self.queue) else None
+
+    def candidates(self, query: int) -> list[Candidate]:
+        return self.index.topk(query, self.k)
+
+    def stripe_matrix(self, a: int, b: int) -> np.ndarray | None:
+        return None if self.index.stripes is None else self.index.stripe_matrix(a, b)
+
+    # ---- navigation -------------------------------------------------------------------------------
+    def next(self) -> Pair | None:
+        if self.pos < len(self.queue):
+            self.pos += 1
+        self._skip_resolved()
+        return self.current()
+
+    def previous(self) -> Pair | None:
+        pos = self.pos - 1
+        while pos >= 0 and not self._open(self.queue[pos]):
+            pos -= 1
+        if pos >= 0:
+            self.pos = pos
+        return self.current()
+
+    # ---- decisions --------------------------------------------------------------------------------
+    def blocked_reason(self, query: int, candidate: int) -> str | None:
+        """Why a "same" verdict would contradict earlier "different" decisions, or None."""
+        if not self.links.forbidden(query, candidate):
+            return None
+        ca, cb = self.links.component(query), self.links.component(candidate)
+        for x, y in self.links.different:
+            if {self.links.component(x), self.links.component(y)} == {ca, cb}:
+                return (f"crop {x} and crop {y} were declared different; joining crop {query} and "
+                        f"crop {candidate} would put them in one identity")
+        return "these identities were declared different"
+
+    def decide(self, query: int, candidate: int, verdict: str) -> Decision:
+        if verdict == "same" and (why := self.blocked_reason(query, candidate)):
+            raise ValueError(why)
+        score = float(self.index.scores(query)[self.index.row(candidate)]) if query in self.index else None
+        d = self.project.decisions.record(query, candidate, verdict, operator=self.operator, score=score,
+                                          model_id=self.model_id)
+        self.links.add(query, candidate, verdict)
+        self.undo_stack.append(d.id)
+        self.redo_stack.clear()
+        self._skip_resolved()
+        return d
+
+    def _base(self, d: Decision) -> Decision:
+        """The verdict row an undo chain is about."""
+        while d.verdict == "undo":
+            d = self.project.decisions.get(d.voids_id)
+        return d
+
+    def undo(self) -> Decision | None:
+        """Void this session's latest decision (or redo); its pair becomes current again."""
+        if not self.undo_stack:
+            return None
+        row = self.project.decisions.undo(self.undo_stack.pop(), operator=self.operator)
+        self.redo_stack.append(row.id)
+        target = self._base(row)
+        self._reload_links()
+        self._focus(target.query_crop_id, target.candidate_crop_id)
+        return target
+
+    def redo(self) -> Decision | None:
+        """Restore the last undone decision by voiding its undo row (the audit trail keeps all)."""
+        if not self.redo_stack:
+            return None
+        row = self.project.decisions.undo(self.redo_stack.pop(), operator=self.operator)
+        self.undo_stack.append(row.id)
+        self._reload_links()
+        self._skip_resolved()
+        return self._base(row)
+
+    def _reload_links(self) -> None:
+        self.links = LinkGraph(self.project.decisions.active())
+
+    def _focus(self, a: int, b: int) -> None:
+        key = LinkGraph.key(a, b)
+        for i, p in enumerate(self.queue):
+            if LinkGraph.key(p.query, p.candidate) == key:
+                self.pos = i
+                return
+        # A pair picked outside the queue (candidate 1-9): put it back in front.
+        s = float(self.index.scores(a)[self.index.row(b)]) if a in self.index and b in self.index else 0.0
+        self.queue.insert(self.pos, Pair(a, b, s, "manual"))
+
+    def stats(self) -> ReviewStats:
+        active = self.project.decisions.active()
+        comps = self.links.components()
+        left = [p for p in self.queue[self.pos :] if self._open(p)]
+        if self.calibrator.fitted and left:
+            expected = float(self.probability(np.array([p.score for p in left])).sum())
+        else:
+            expected = float(sum(p.kind == "mutual" for p in left))
+        return ReviewStats(
+            decided=len(active),
+            same=sum(d.verdict == "same" for d in active),
+            different=sum(d.verdict == "different" for d in active),
+            identities=len(comps),
+            linked_crops=sum(len(m) for m in comps.values()),
+            queue_left=len(left),
+            expected_links_left=expected,
+            calibration=self.calibrator.describe(),
+        )

@@ -1,0 +1,109 @@
+"""Torch datasets, P×K identity sampling and augmentation (flip, pad-and-crop, random erasing)."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import Dataset, Sampler
+from torchvision.transforms import v2 as T
+
+from reid_desktop.core.contract import Preprocess
+from reid_desktop.core.evaluate import Labelled
+from reid_desktop.core.imaging import load_rgb
+
+
+def train_transform(p: Preprocess, *, erase: float = 0.5) -> T.Compose:
+    pad = max(4, p.height // 25)
+    return T.Compose([
+        T.ToImage(),
+        T.Resize((p.height, p.width), antialias=True),
+        T.RandomHorizontalFlip(),
+        T.Pad(pad, padding_mode="edge"),
+        T.RandomCrop((p.height, p.width)),
+        T.ToDtype(torch.float32, scale=False),
+        _Normalise(p),
+        T.RandomErasing(p=erase, value=0.0),
+    ])
+
+
+def eval_transform(p: Preprocess) -> T.Compose:
+    return T.Compose([
+        T.ToImage(), T.Resize((p.height, p.width), antialias=True), T.ToDtype(torch.float32, scale=False),
+        _Normalise(p),
+    ])
+
+
+class _Normalise(torch.nn.Module):
+    """The encoder contract's pixel pipeline: (pixel / scale − mean) / std, RGB or BGR."""
+
+    def __init__(self, p: Preprocess) -> None:
+        super().__init__()
+        self.scale = p.scale
+        self.rgb = p.rgb
+        self.register_buffer("mean", torch.tensor(p.mean).view(3, 1, 1))
+        self.register_buffer("std", torch.tensor(p.std).view(3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float() / self.scale
+        if not self.rgb:
+            x = x.flip(0)
+        return (x - self.mean) / self.std
+
+
+class CropDataset(Dataset):
+    """(image tensor, label index, camera index) per crop; images decoded robustly."""
+
+    def __init__(self, samples: list[Labelled], transform, labels: dict[str, int] | None = None) -> None:
+        self.samples = samples
+        self.transform = transform
+        self.labels = labels or {pid: i for i, pid in enumerate(sorted({s.pid for s in samples}))}
+        self.cameras = {c: i for i, c in enumerate(sorted({s.camera for s in samples}))}
+        self._cache: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        s = self.samples[i]
+        img = self._cache.get(i)
+        if img is None:
+            img = load_rgb(s.path)
+            self._cache[i] = img  # crops are small; decoding once per run saves most of the CPU
+        return self.transform(img), self.labels[s.pid], self.cameras[s.camera]
+
+
+class PKSampler(Sampler[list[int]]):
+    """Batches of P identities × K crops each (with replacement when an identity has fewer)."""
+
+    def __init__(self, samples: list[Labelled], p: int, k: int, seed: int = 0) -> None:
+        self.by_id: dict[str, list[int]] = defaultdict(list)
+        for i, s in enumerate(samples):
+            self.by_id[s.pid].append(i)
+        self.p = min(p, len(self.by_id))
+        self.k = k
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return max(1, len(self.by_id) // self.p)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = random.Random(self.seed * 10_007 + self.epoch)
+        ids = list(self.by_id)
+        rng.shuffle(ids)
+        for b in range(len(self)):
+            chosen = ids[b * self.p : (b + 1) * self.p]
+            if len(chosen) < self.p:
+                chosen += rng.sample([i for i in ids if i not in chosen], self.p - len(chosen))
+            batch = []
+            for pid in chosen:
+                pool = self.by_id[pid]
+                pick = rng.sample(pool, self.k) if len(pool) >= self.k else rng.choices(pool, k=self.k)
+                batch += pick
+            yield batch
