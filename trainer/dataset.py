@@ -13,6 +13,7 @@ from torchvision.transforms import v2 as T
 from reid_desktop.core.contract import Preprocess
 from reid_desktop.core.evaluate import Labelled
 from reid_desktop.core.imaging import load_rgb
+from reid_desktop.core.preprocess import to_tensor
 
 
 def train_transform(p: Preprocess, *, erase: float = 0.5) -> T.Compose:
@@ -29,11 +30,9 @@ def train_transform(p: Preprocess, *, erase: float = 0.5) -> T.Compose:
     ])
 
 
-def eval_transform(p: Preprocess) -> T.Compose:
-    return T.Compose([
-        T.ToImage(), T.Resize((p.height, p.width), antialias=True), T.ToDtype(torch.float32, scale=False),
-        _Normalise(p),
-    ])
+def app_tensor(items: list[Labelled], p: Preprocess):
+    """N×3×H×W float32 numpy batch through the app's own decoder and pixel pipeline."""
+    return to_tensor([load_rgb(s.path) for s in items], p)
 
 
 class _Normalise(torch.nn.Module):
@@ -56,9 +55,11 @@ class _Normalise(torch.nn.Module):
 class CropDataset(Dataset):
     """(image tensor, label index, camera index) per crop; images decoded robustly."""
 
-    def __init__(self, samples: list[Labelled], transform, labels: dict[str, int] | None = None) -> None:
+    def __init__(self, samples: list[Labelled], transform, labels: dict[str, int] | None = None,
+                 views: int = 1) -> None:
         self.samples = samples
         self.transform = transform
+        self.views = views  # 2: a second, independently augmented view (MoCo key encoder input)
         self.labels = labels or {pid: i for i, pid in enumerate(sorted({s.pid for s in samples}))}
         self.cameras = {c: i for i, c in enumerate(sorted({s.camera for s in samples}))}
         self._cache: dict[int, object] = {}
@@ -72,6 +73,8 @@ class CropDataset(Dataset):
         if img is None:
             img = load_rgb(s.path)
             self._cache[i] = img  # crops are small; decoding once per run saves most of the CPU
+        if self.views == 2:
+            return self.transform(img), self.transform(img), self.labels[s.pid], self.cameras[s.camera]
         return self.transform(img), self.labels[s.pid], self.cameras[s.camera]
 
 
@@ -91,16 +94,22 @@ class PKSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return max(1, len(self.by_id) // self.p)
+        """An epoch shows about every crop once: len(samples) / (P·K) batches."""
+        n = sum(len(v) for v in self.by_id.values())
+        return max(1, n // (self.p * self.k))
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = random.Random(self.seed * 10_007 + self.epoch)
-        ids = list(self.by_id)
-        rng.shuffle(ids)
+        order: list[str] = []
+        while len(order) < len(self) * self.p:
+            ids = list(self.by_id)
+            rng.shuffle(ids)
+            order += ids
         for b in range(len(self)):
-            chosen = ids[b * self.p : (b + 1) * self.p]
-            if len(chosen) < self.p:
-                chosen += rng.sample([i for i in ids if i not in chosen], self.p - len(chosen))
+            chosen = order[b * self.p : (b + 1) * self.p]
+            if len(set(chosen)) < self.p:  # a reshuffle boundary repeated an identity
+                rest = [i for i in self.by_id if i not in chosen]
+                chosen = list(dict.fromkeys(chosen)) + rng.sample(rest, self.p - len(set(chosen)))
             batch = []
             for pid in chosen:
                 pool = self.by_id[pid]

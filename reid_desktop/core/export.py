@@ -372,7 +372,7 @@ def export_market(
     csv_path, json_path = out_dir / CSV_NAME, out_dir / DECISIONS_NAME
     report = ExportReport(out_dir, 0, 0, csv_path, json_path, False, missing=plan.missing,
                           contradicted=plan.contradicted, too_small=plan.too_small)
-    for path in [*plan.stale, csv_path, json_path]:
+    for path in [*plan.stale, csv_path, json_path] if overwrite else []:
         if path.exists():
             path.unlink()
             report.removed.append(path)

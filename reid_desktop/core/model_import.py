@@ -24,7 +24,13 @@ from onnx import TensorProto, helper
 
 from . import onnx_graph as og
 from .contract import (
-    KEY_OUTPUTS, KEY_PREPROCESS, KEY_PROVENANCE, ContractError, EncoderInfo, Outputs, Preprocess,
+    KEY_OUTPUTS,
+    KEY_PREPROCESS,
+    KEY_PROVENANCE,
+    ContractError,
+    EncoderInfo,
+    Outputs,
+    Preprocess,
 )
 from .model_probe import make_probe_batch, ort_session, run_batched, validate_outputs
 
@@ -141,7 +147,9 @@ def _image_input(model: onnx.ModelProto) -> onnx.ValueInfoProto:
         kind = TensorProto.DataType.Name(tt.elem_type) if tt.elem_type else "non-tensor"
         raise ContractError(f"{NOT_IMAGE}; input {inp.name!r} is {kind} {shown}")
     if dims[0].dim_value > 1:
-        raise ContractError(f"the model's batch is fixed at {dims[0].dim_value}; only 1 or dynamic is supported")
+        raise ContractError(
+            f"the model's batch is fixed at {dims[0].dim_value}; only 1 or dynamic is supported"
+        )
     return inp
 
 
@@ -182,7 +190,7 @@ def _inspect(model: onnx.ModelProto, input_name: str, x: np.ndarray):
         sess = ort_session(model.SerializeToString())
         values = run_batched(sess, input_name, x, dynamic=False)
         candidates = []
-    by_name = {o.name: v for o, v in zip(sess.get_outputs(), values)}
+    by_name = {o.name: v for o, v in zip(sess.get_outputs(), values, strict=True)}
     g = by_name[global_name]
     if not np.all(np.isfinite(g)):
         raise ContractError(
@@ -195,7 +203,9 @@ def _inspect(model: onnx.ModelProto, input_name: str, x: np.ndarray):
         )
     shapes = {name: v.shape for name, v in by_name.items()}
     for cand in candidates:
-        if og.is_global_pool(cand, shapes[cand.map_name]) and not og.bypasses_pool(model.graph, cand, global_name):
+        if not og.is_global_pool(cand, shapes[cand.map_name]):
+            continue
+        if not og.bypasses_pool(model.graph, cand, global_name):
             log.info("feature map %r %s (input of %s, %d hops from the output)",
                      cand.map_name, shapes[cand.map_name], cand.node.op_type, cand.depth)
             return global_name, g.shape, cand, shapes[cand.map_name]
@@ -211,7 +221,8 @@ def _rewire_outputs(model, global_name, global_shape, cand, map_shape) -> tuple[
     if len(global_shape) == 4:  # N×D×1×1: flatten so the contract output is N×D
         global_out = og.unique_name(graph, FLAT_OUTPUT)
         graph.node.append(helper.make_node("Flatten", [global_name], [global_out], axis=1, name=global_out))
-    graph.output.append(helper.make_tensor_value_info(global_out, TensorProto.FLOAT, [1, int(global_shape[1])]))
+    dim = int(global_shape[1])
+    graph.output.append(helper.make_tensor_value_info(global_out, TensorProto.FLOAT, [1, dim]))
     map_out = None
     if cand is not None:
         map_out = og.unique_name(graph, MAP_OUTPUT)

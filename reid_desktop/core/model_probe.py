@@ -61,7 +61,7 @@ def validate_outputs(
     if names != list(expect):
         raise ContractError(f"the rewritten model has outputs {names}, expected {list(expect)}")
     values = run_batched(sess, input_name, probe, dynamic)
-    for (name, tail), v in zip(expect.items(), values):
+    for (name, tail), v in zip(expect.items(), values, strict=True):
         if not np.all(np.isfinite(v)):
             raise ContractError(
                 f"output {name!r} is not finite (NaN or Inf) on the probe images; onnxruntime cannot "

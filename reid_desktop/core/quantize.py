@@ -71,7 +71,8 @@ def quantize_int8(
     _drop_unused_domains(qmodel)
     onnx.helper.set_model_props(qmodel, meta)
     write_atomic(qmodel.SerializeToString(), dst, overwrite)
-    log.info("quantised %s → %s (%d calibration crops, mean cosine vs fp32 %.4f)", src.name, dst, len(x), cosine)
+    log.info("quantised %s → %s (%d calibration crops, mean cosine vs fp32 %.4f)",
+             src.name, dst, len(x), cosine)
     return dst
 
 
@@ -107,7 +108,8 @@ def _prepare(model: onnx.ModelProto, tmp: Path) -> Path:
         try:
             model = onnx.version_converter.convert_version(model, QDQ_OPSET)
         except Exception as exc:
-            raise ContractError(f"cannot convert the model from opset {opset} to {QDQ_OPSET} ({exc})") from None
+            msg = f"cannot convert the model from opset {opset} to {QDQ_OPSET} ({exc})"
+            raise ContractError(msg) from None
     raw = tmp / "fp32.onnx"
     onnx.save(model, str(raw))
     pre = tmp / "fp32-pre.onnx"

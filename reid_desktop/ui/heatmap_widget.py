@@ -94,6 +94,16 @@ def format_value(v: float) -> str:
     return f"{v:.2f}".replace("-", "\u2212")
 
 
+def format_compact(v: float) -> str:
+    """Two decimals without the leading zero (".59", "−.05") for small cells."""
+    if not math.isfinite(v):
+        return "–"
+    text = f"{v:.2f}"
+    if abs(v) >= 0.995:
+        return "1" if v > 0 else "\u22121"
+    return text.replace("0.", ".", 1).replace("-", "\u2212")
+
+
 @dataclass(frozen=True)
 class _Geometry:
     x0: float  # grid top-left, widget coordinates
@@ -235,8 +245,8 @@ class StripeHeatmap(QWidget):
         avail_h = self.height() - top - bottom
         cell = max(1, math.floor(min(avail_w, avail_h) / k))
         side = cell * k
-        # Centre horizontally, top-align (the grid sits under its title in the pair view).
-        x0 = round(left + max(0.0, (avail_w - side) / 2))
+        # Top-left aligned: the grid sits under its title in the pair view.
+        x0 = round(left)
         y0 = round(top)
         fm = QFontMetricsF(self._label_font())
         bar = QRectF(x0 + side + 12, y0, self._bar_width(fm), side)
@@ -323,17 +333,23 @@ class StripeHeatmap(QWidget):
                 rgb = diverging_rgb(self._m[i, j])
                 p.fillRect(QRectF(g.x0 + j * cell, g.y0 + i * cell, cell - gap, cell - gap), QColor(*rgb))
 
-        # Values inside cells when they fit.
+        # Values inside cells when they fit ("0.59", else the compact ".59").
         vfont = scaled_font(self.font(), 0.82)
         vfm = QFontMetricsF(vfont)
-        if cell - gap >= vfm.horizontalAdvance("\u22120.00") + 4 and cell - gap >= vfm.height() + 2:
+        inner = cell - gap
+        fmt = None
+        if inner >= vfm.height() + 2:
+            if inner >= vfm.horizontalAdvance("\u22120.00") + 4:
+                fmt = format_value
+            elif inner >= vfm.horizontalAdvance("\u2212.00") + 1:
+                fmt = format_compact
+        if fmt is not None:
             p.setFont(vfont)
             for i in range(k):
                 for j in range(k):
                     v = self._m[i, j]
                     p.setPen(text_color_for(diverging_rgb(v)))
-                    p.drawText(QRectF(g.x0 + j * cell, g.y0 + i * cell, cell - gap, cell - gap),
-                               Qt.AlignCenter, format_value(v))
+                    p.drawText(QRectF(g.x0 + j * cell, g.y0 + i * cell, inner, inner), Qt.AlignCenter, fmt(v))
 
         # Labels.
         lfont = self._label_font()
@@ -341,29 +357,35 @@ class StripeHeatmap(QWidget):
         hi_i, hi_j = self._hi
         text_c = pal.color(QPalette.WindowText)
         accent = pal.color(QPalette.Highlight)
-        row_step = max(1, math.ceil(fm.height() * 0.95 / cell))
-        col_step = max(1, math.ceil((fm.horizontalAdvance(f"C{k}") + 3) / cell))
         label_w = fm.horizontalAdvance(f"Q{k}")
-        for i in range(k):
-            if i % row_step and i != hi_i:
-                continue
-            self._label(p, lfont, i == hi_i, text_c, accent,
-                        QRectF(g.x0 - 5 - label_w - 2, g.y0 + i * cell, label_w + 2, cell - gap),
-                        Qt.AlignRight | Qt.AlignVCenter, f"Q{i + 1}")
         col_top = g.y0 - 3 - fm.height()
-        for j in range(k):
-            if j % col_step and j != hi_j:
-                continue
-            w = max(cell, fm.horizontalAdvance(f"C{k}") + 2)
-            self._label(p, lfont, j == hi_j, text_c, accent,
-                        QRectF(g.x0 + j * cell + (cell - gap - w) / 2, col_top, w, fm.height()),
-                        Qt.AlignHCenter | Qt.AlignBottom, f"C{j + 1}")
+        # Label boxes are one text line tall (centred on their row / column) so nothing is clipped.
+        rows = [(i, QRectF(g.x0 - 5 - label_w - 2, g.y0 + (i + 0.5) * cell - gap / 2 - fm.height() / 2,
+                           label_w + 2, fm.height()), Qt.AlignRight | Qt.AlignVCenter, f"Q{i + 1}")
+                for i in range(k)]
+        col_w = fm.horizontalAdvance(f"C{k}") + 2
+        cols = [(j, QRectF(g.x0 + j * cell + (cell - gap - col_w) / 2, col_top, col_w, fm.height()),
+                 Qt.AlignHCenter | Qt.AlignBottom, f"C{j + 1}") for j in range(k)]
+        for labels, hi in ((rows, hi_i), (cols, hi_j)):
+            # Highlighted label first; then every label that does not collide with one already drawn.
+            order = sorted(labels, key=lambda t, hi=hi: t[0] != hi)
+            taken: list[QRectF] = []
+            for idx, rect, flags, text in order:
+                box = rect.adjusted(-1, -1, 1, 1)
+                if any(box.intersects(t) for t in taken):
+                    continue
+                taken.append(box)
+                self._label(p, lfont, idx == hi, text_c, accent, rect, flags | Qt.TextDontClip, text)
 
         # Axis titles.
         p.setFont(lfont)
         p.setPen(pal.color(QPalette.PlaceholderText))
-        top_title = fm.elidedText("candidate stripe", Qt.ElideRight, max(side, 0))
-        p.drawText(QRectF(g.x0, col_top - 2 - fm.height(), side, fm.height()), Qt.AlignCenter, top_title)
+        # Titles may overhang the grid into the label / legend margins.
+        left_m, _, right_m, _ = self._margins(k)
+        tw = side + 2 * min(left_m, right_m) - 8
+        top_title = fm.elidedText("candidate stripe", Qt.ElideRight, tw)
+        p.drawText(QRectF(g.x0 + side / 2 - tw / 2, col_top - 2 - fm.height(), tw, fm.height()),
+                   Qt.AlignCenter, top_title)
         p.save()
         left_title_x = g.x0 - 5 - label_w - 4 - fm.height()
         p.translate(left_title_x, g.y0 + side)

@@ -1,0 +1,216 @@
+"""`reid-train`: fine-tune an encoder on labelled crops; JSON-lines events on stdout.
+
+Writes DIR/encoder.onnx (encoder contract, parity-checked), DIR/checkpoint.pt (to continue from),
+DIR/metrics.json and DIR/holdout.csv (the held-out crops, for `reid eval --gt`). Everything is built in a temporary folder beside DIR and renamed at the end,
+so a failed or cancelled run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from reid_desktop.core.contract import Preprocess
+from reid_desktop.resources import resource
+
+from .data import DataError, TrainingSet, check, from_folder, from_market, from_project, split_holdout
+from .events import EventWriter
+from .recipes import RECIPES
+
+log = logging.getLogger("reid-train")
+BACKBONES = ("mobilenetv2", "resnet18", "resnet50", "osnet_x0_25", "bignet")
+
+
+class TrainError(Exception):
+    """A user-facing reason the run cannot go on."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="reid-train", description=__doc__.splitlines()[0])
+    src = ap.add_argument_group("training data (one of)")
+    src.add_argument("--data", type=Path, help="folder with ground_truth.csv, or a Market-1501 folder")
+    src.add_argument("--gt", type=Path, help="ground-truth CSV (default DATA/ground_truth.csv)")
+    src.add_argument("--layout", choices=["market"], help="DATA is a Market-1501 folder")
+    src.add_argument("--project", type=Path, help="a .reidproj: its confirmed identities")
+    ap.add_argument("--init", default="default",
+                    help="default | MODEL.onnx (with its companion .pt) | CHECKPOINT.pt | " + " | ".join(BACKBONES))
+    ap.add_argument("--weights", type=Path, help="ImageNet/torchreid weights for a bare backbone --init")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="baseline")
+    budget = ap.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, help="wall-clock budget")
+    budget.add_argument("--epochs", type=int, help="number of epochs")
+    ap.add_argument("--holdout-frac", type=float, default=0.3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPU: measure first)")
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--drop-singletons", action="store_true", help="ignore identities with one crop")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    return ap
+
+
+def load_data(args: argparse.Namespace) -> TrainingSet:
+    if args.project:
+        if not args.project.is_file():
+            raise DataError(f"no project file at {args.project}")
+        return from_project(args.project)
+    if args.data is None:
+        raise DataError("give --data DIR (with ground_truth.csv or --layout market) or --project FILE")
+    if not args.data.is_dir():
+        raise DataError(f"{args.data} is not a folder")
+    return from_market(args.data) if args.layout == "market" else from_folder(args.data, args.gt)
+
+
+def load_init(args: argparse.Namespace):
+    """(ReIDNet, Preprocess, description) for --init."""
+    from .export import CheckpointError, load_checkpoint
+    from .models.reid_net import ReIDNet
+
+    init = args.init
+    if init in BACKBONES:
+        if args.weights is not None and not args.weights.is_file():
+            raise TrainError(f"--weights {args.weights} does not exist")
+        pre = Preprocess(height=128, width=48) if init == "bignet" else Preprocess()  # method C's input
+        return ReIDNet(init, weights=args.weights), pre, f"{init} ({args.weights or 'random init'})"
+    if init == "default":
+        path = resource("models", "default-mnv2.pt")
+        if not path.is_file():
+            raise TrainError(f"the default encoder's checkpoint {path} is missing; run `make run` or "
+                             "`make default-encoder` to build it")
+    else:
+        path = Path(init)
+        if path.suffix == ".onnx":
+            companions = [path.with_suffix(".pt"), path.with_name("checkpoint.pt")]
+            found = [c for c in companions if c.is_file()]
+            if not path.is_file():
+                raise TrainError(f"--init model {path} does not exist")
+            if not found:
+                raise TrainError(f"{path.name} has no companion checkpoint ({companions[0].name}); only "
+                                 "models exported by reid-train can be fine-tuned further")
+            path = found[0]
+    try:
+        model = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise TrainError(str(exc)) from None
+    meta = getattr(model, "checkpoint_meta", {}) or {}
+    p = Preprocess.from_json(meta["preprocess"]) if "preprocess" in meta else Preprocess()
+    return model, p, str(path)
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainError("--device cuda but no CUDA device is available")
+    return name
+
+
+def run(args: argparse.Namespace, events: EventWriter) -> int:
+    import torch
+
+    from .distributed import Dist
+    from .engine import TrainConfig, train
+    from .export import export_onnx
+
+    if args.out.exists():
+        raise TrainError(f"--out {args.out} already exists; choose a new folder")
+    if not args.out.parent.is_dir():
+        raise TrainError(f"the folder {args.out.parent} does not exist")
+    if args.epochs is None and args.minutes is None:
+        args.epochs = 10
+    ts = check(load_data(args), drop_singletons=args.drop_singletons)
+    train_items, hold = split_holdout(ts, args.holdout_frac, args.seed)
+    device = _device(args.device)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    model, pre, init_desc = load_init(args)
+    dist = Dist(device)
+    recipe = RECIPES[args.recipe]
+    if dist.is_main:
+        events.emit("start", recipe=recipe.name, data=ts.description, init=init_desc, device=device,
+                    seed=args.seed, epochs=args.epochs, minutes=args.minutes,
+                    train_ids=len({s.pid for s in train_items}), train_crops=len(train_items),
+                    holdout_ids=len({s.pid for s in hold}), holdout_crops=len(hold))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
+    try:
+        cfg = TrainConfig(recipe, args.epochs, args.minutes, args.seed, device, args.bf16, args.channels_last)
+        result = train(model, train_items, hold, pre, cfg, events, dist, tmp / "best_state.pt")
+        if not dist.is_main:
+            return 0
+        model.load_state_dict(torch.load(tmp / "best_state.pt", map_location="cpu", weights_only=True))
+        model.classifier = None  # the exported encoder (and checkpoint) carry no training head
+        model._config["num_classes"] = 0
+        from .dataset import app_tensor
+        from .export import parity_of
+
+        parity = torch.from_numpy(app_tensor(hold[:8], pre))
+        prov = {"trainer": "reid-train", "recipe": recipe.name, "data": ts.description, "init": init_desc,
+                "seed": args.seed, "before": result["before"], "after": result["after"],
+                "best_epoch": result["best_epoch"]}
+        onnx_path = export_onnx(model.cpu(), tmp / "encoder.onnx", pre, prov, parity_images=parity)
+        os.replace(onnx_path.with_suffix(".pt"), tmp / "checkpoint.pt")
+        (tmp / "best_state.pt").unlink()
+        metrics = {"recipe": recipe.name, "data": ts.description, "init": init_desc, "seed": args.seed,
+                   "holdout_identities": sorted({s.pid for s in hold}), **result}
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+        write_holdout_csv(tmp / "holdout.csv", hold)
+        os.replace(tmp, args.out)
+        events.emit("export", path=str(args.out / "encoder.onnx"),
+                    parity_cosine=parity_of(args.out / "encoder.onnx").get("cosine_min"))
+        events.emit("done", out=str(args.out), before=result["before"], after=result["after"],
+                    best_epoch=result["best_epoch"], seconds=round(result["seconds"], 1))
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        dist.close()
+
+
+def write_holdout_csv(path: Path, hold) -> None:
+    """The held-out crops as ground truth, so `reid eval --data DIR --gt DIR/holdout.csv` reproduces
+    the trainer's after-figures with the app's own evaluator."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "person_id", "camera"])
+        for s in hold:
+            w.writerow([str(s.path.absolute()), s.pid, s.camera])
+
+
+def _terminate(signum, frame):  # QProcess.terminate() sends SIGTERM: treat it as a cancel
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _terminate)
+    events = EventWriter(sys.stdout)
+    t0 = time.monotonic()
+    try:
+        return run(args, events)
+    except KeyboardInterrupt:
+        events.emit("error", message="cancelled; nothing was written", cancelled=True)
+        return 130
+    except (TrainError, DataError) as exc:
+        events.emit("error", message=str(exc))
+        return 2
+    except Exception as exc:  # the app shows the message; details go to stderr
+        log.exception("training failed after %.0f s", time.monotonic() - t0)
+        events.emit("error", message=f"{type(exc).__name__}: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Network definitions: backbones and the ReID head (global + stripe embeddings)."""

@@ -1,0 +1,117 @@
+"""Named training recipes: which losses, with which weights, and why (DESIGN.md §1).
+
+- baseline      CE (label smoothing 0.1) on the BNNeck logits + batch-hard triplet (margin 0.3) on
+                the pre-BN global feature. The strong, simple reference the papers compare against.
+- contrastive   Method A: identity CE + supervised InfoNCE (τ 0.07) between the online projection
+                and a momentum key encoder (m 0.999) with a 4096-key queue, same-identity keys as
+                positives + person-structure loss on the K×K stripe matrix (weight 1) + a light
+                triplet (0.5). The queue decouples negatives from the small CPU batch.
+- inherent      Method B: softmax identity loss on the code + β·compact − γ·scatter (+ triplet 0.5).
+                The paper's β 5e-5 / γ 1e-6 are for sums over batches of 32; our losses are batch
+                means, so the weights are ×32 (1.6e-3 / 3.2e-5) for the same strength.
+- cosine-slice  Method C: cosine softmax (learned κ) on the global BN feature plus one on each
+                stripe embedding (averaged): slices of the last feature map, as SliceNet2.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .losses import (
+    BatchHardTriplet,
+    CosineSoftmax,
+    CrossEntropyLabelSmooth,
+    InherentCodeLoss,
+    MoCoQueue,
+    PersonStructureLoss,
+    SupervisedInfoNCE,
+    momentum_update,
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    summary: str
+    p: int = 8  # identities per batch
+    k: int = 4  # crops per identity
+    lr: float = 3.5e-4
+    two_views: bool = False  # the key encoder sees a second augmentation
+
+
+RECIPES = {
+    "baseline": Recipe("baseline", "CE + batch-hard triplet"),
+    "contrastive": Recipe("contrastive", "CE + supervised MoCo InfoNCE + person structure (method A)",
+                          two_views=True),
+    "inherent": Recipe("inherent", "softmax + compact − scatter inherent code (method B)"),
+    "cosine-slice": Recipe("cosine-slice", "cosine softmax on global and stripe slices (method C)"),
+}
+
+
+class RecipeLoss(nn.Module):
+    """The recipe's objective. `forward(out, labels, key_out)` → (total, {term: value})."""
+
+    def __init__(self, recipe: Recipe, num_classes: int, feat_dim: int, stripe_dim: int, proj_dim: int):
+        super().__init__()
+        self.recipe = recipe
+        self.ce = CrossEntropyLabelSmooth(num_classes, 0.1)
+        self.triplet = BatchHardTriplet(0.3)
+        if recipe.name == "contrastive":
+            self.supcon = SupervisedInfoNCE(0.07)
+            self.queue = MoCoQueue(proj_dim, 4096)
+            self.structure = PersonStructureLoss()
+        elif recipe.name == "inherent":
+            self.inherent = InherentCodeLoss(num_classes, feat_dim, beta=1.6e-3, gamma=3.2e-5)
+        elif recipe.name == "cosine-slice":
+            self.cos_global = CosineSoftmax(feat_dim, num_classes)
+            self.cos_stripe = CosineSoftmax(stripe_dim, num_classes)
+
+    def forward(self, out: dict[str, torch.Tensor], labels: torch.Tensor,
+                key_out: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        name = self.recipe.name
+        terms: dict[str, torch.Tensor] = {}
+        if name == "baseline":
+            terms["ce"] = self.ce(out["logits"], labels)
+            terms["triplet"] = self.triplet(out["global"], labels)
+        elif name == "contrastive":
+            assert key_out is not None
+            terms["ce"] = self.ce(out["logits"], labels)
+            k_pos = key_out["proj"].detach()
+            terms["infonce"] = 0.5 * self.supcon(out["proj"], k_pos, labels, self.queue.keys,
+                                                 self.queue.labels)
+            terms["structure"] = self.structure(out["stripes"], labels)
+            terms["triplet"] = 0.5 * self.triplet(out["global"], labels)
+            self.queue.enqueue(k_pos, labels)
+        elif name == "inherent":
+            total, parts = self.inherent(out["global"], labels)
+            terms["inherent"] = total
+            terms["triplet"] = 0.5 * self.triplet(out["global"], labels)
+        elif name == "cosine-slice":
+            terms["cos_global"] = self.ce(self.cos_global(out["bn"]), labels)
+            s = out["stripes"]
+            per = self.cos_stripe(s.reshape(-1, s.shape[-1]))
+            terms["cos_stripes"] = self.ce(per, labels.repeat_interleave(s.shape[1]))
+        total = sum(terms.values())
+        return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+class KeyEncoder:
+    """MoCo's momentum copy of the online network (contrastive recipe only)."""
+
+    def __init__(self, online: nn.Module, m: float = 0.999) -> None:
+        self.net = copy.deepcopy(online)
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.m = m
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.net.train()  # batch statistics, like the online branch
+        return self.net(x)
+
+    def update(self, online: nn.Module) -> None:
+        momentum_update(online, self.net, self.m)
