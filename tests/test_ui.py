@@ -15,7 +15,7 @@ from reid_desktop.ui.camera_model import CameraIdRole, CameraListModel
 from reid_desktop.ui.crop_model import CropIdRole, CropItem, CropListModel
 from reid_desktop.ui.main_window import MainWindow
 from reid_desktop.ui.skipped_model import SkippedTableModel
-from reid_desktop.ui.worker import start_job
+from reid_desktop.ui.worker import prepare_job
 
 
 @pytest.fixture
@@ -31,9 +31,8 @@ def window(qtbot, tmp_path: Path):
 def scan(qtbot, window: MainWindow, folders, layout="auto"):
     handle = window.add_folders([str(f) for f in folders], layout)
     assert handle is not None
-    with qtbot.waitSignal(handle.done, timeout=30_000):
-        pass
-    qtbot.waitUntil(lambda: window.job is None)
+    # The window's own connection clears window.job; a late waitSignal could miss a quick job.
+    qtbot.waitUntil(lambda: window.job is None, timeout=30_000)
     return handle
 
 
@@ -101,10 +100,8 @@ def test_rescan_picks_up_new_and_missing(qtbot, window, tmp_path, two_cameras):
     scan(qtbot, window, [cam])
     (cam / "p000_v0_s1.jpg").unlink()
     Image.new("RGB", (40, 100), (10, 200, 30)).save(cam / "new one.jpg")
-    handle = window.rescan()
-    with qtbot.waitSignal(handle.done, timeout=30_000):
-        pass
-    qtbot.waitUntil(lambda: window.job is None)
+    assert window.rescan() is not None
+    qtbot.waitUntil(lambda: window.job is None, timeout=30_000)
     text = window.banner.label.text()
     assert "<b>1</b> crops added" in text and "1 missing since last scan" in text
     s = window.browser.cameras.stats()[0]
@@ -142,10 +139,10 @@ def test_worker_adapter_reports_progress_result_failure_and_cancel(qtbot):
         return "result"
 
     seen = []
-    h = start_job("count", counting)
+    h = prepare_job("count", counting)
     h.progress.connect(seen.append)
     with qtbot.waitSignal(h.finished, timeout=5000) as blocker:
-        pass
+        h.start()
     assert blocker.args == ["result"]
     assert seen and seen[-1].done == 3
 
@@ -153,9 +150,9 @@ def test_worker_adapter_reports_progress_result_failure_and_cancel(qtbot):
         yield Progress(0, 1)
         raise ValueError("disk on fire")
 
-    h = start_job("fail", failing)
+    h = prepare_job("fail", failing)
     with qtbot.waitSignal(h.failed, timeout=5000) as blocker:
-        pass
+        h.start()
     assert blocker.args == ["disk on fire"]
 
     def endless(token):
@@ -163,7 +160,7 @@ def test_worker_adapter_reports_progress_result_failure_and_cancel(qtbot):
             token.raise_if_cancelled()
             yield Progress(0, None, "working")
 
-    h = start_job("endless", endless)
+    h = prepare_job("endless", endless).start()
     with qtbot.waitSignal(h.cancelled, timeout=5000):
         h.cancel()
     assert not h.running
@@ -182,8 +179,9 @@ def test_progress_dialog_cancel_stops_the_job(qtbot, window, tmp_path):
             yield Progress(i, 1_000_000, f"{i}")
         return None
 
-    h = start_job("slow", slow)
+    h = prepare_job("slow", slow)
     dlg = JobProgressDialog(h, "Slow work", window)
+    h.start()
     from PySide6.QtWidgets import QPushButton
 
     qtbot.waitSignal(h.progress, timeout=5000).wait()

@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _terminate)
-    events = EventWriter(sys.stdout)
+    # Under torchrun only rank 0 speaks on stdout; other ranks' events go to stderr.
+    events = EventWriter(sys.stdout if os.environ.get("RANK", "0") == "0" else sys.stderr)
     t0 = time.monotonic()
     try:
         return run(args, events)

@@ -162,6 +162,9 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
             events.emit("checkpoint", epoch=epoch, path=str(best_path), mAP=m["mAP"], best=improved)
         if dist.should_stop(out_of_time):
             break
+    if not dist.is_main:  # other ranks only trained; rank 0 evaluated and holds the results
+        return {"before": {}, "after": {}, "best_epoch": 0, "history": [], "epochs_run": epoch,
+                "seconds": time.monotonic() - t0}
     return {"before": before, "after": {k: best[k] for k in ("rank1", "rank5", "mAP", "mINP")},
             "best_epoch": best["epoch"], "history": history, "epochs_run": epoch,
             "seconds": time.monotonic() - t0}

@@ -87,7 +87,7 @@ def import_model(
         "map_tensor": cand.map_name if cand else None,
         "map_pooled_by": cand.node.op_type if cand else None,
         "batch_reshapes_fixed": batch_fixes,
-        "warnings": warnings,
+        "warnings": list(warnings),
     }
     info = EncoderInfo(pre, Outputs(global_out, map_out, None, dynamic), provenance)
     _set_metadata(model, info.metadata())

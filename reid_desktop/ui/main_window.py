@@ -29,7 +29,7 @@ from .project_jobs import ingest_job, rescan_job
 from .recent import RecentProjects
 from .skipped_dialog import SkippedFilesDialog
 from .thumbnails import ThumbnailCache
-from .worker import JobHandle, start_job
+from .worker import JobHandle, prepare_job
 
 log = logging.getLogger(__name__)
 FILE_FILTER = f"reid-desktop projects (*{SUFFIX});;All files (*)"
@@ -226,11 +226,12 @@ class MainWindow(QMainWindow):
     def _run_scan(self, title: str, factory) -> JobHandle | None:
         if self.project is None or self.job is not None:
             return None
-        self.job = start_job(title, factory, parent=self)
+        self.job = prepare_job(title, factory, parent=self)
         self.job.finished.connect(self._scan_finished)
         self.job.failed.connect(lambda msg: show_error(self, "Scan failed", msg))
         self.job.done.connect(self._job_done)
         JobProgressDialog(self.job, title, self)
+        self.job.start()
         self._show_project_state()
         return self.job
 

@@ -29,11 +29,19 @@ class JobHandle(QObject):
     cancelled = Signal()
     done = Signal()  # after any of finished / failed / cancelled
 
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(self, name: str, factory: Callable[[CancelToken], Job[Any]],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
+        self.factory = factory
         self.token = CancelToken()
+        self.running = False
+
+    def start(self, pool: QThreadPool | None = None) -> JobHandle:
+        """Start on the pool. Connect to the signals first: a quick job may finish at once."""
         self.running = True
+        (pool or QThreadPool.globalInstance()).start(_Runnable(self, self.factory))
+        return self
 
     def cancel(self) -> None:
         self.token.cancel()
@@ -84,12 +92,7 @@ class _Runnable(QRunnable):
             self._emit("done")
 
 
-def start_job(
-    name: str,
-    factory: Callable[[CancelToken], Job[Any]],
-    pool: QThreadPool | None = None,
-    parent: QObject | None = None,
-) -> JobHandle:
-    handle = JobHandle(name, parent)
-    (pool or QThreadPool.globalInstance()).start(_Runnable(handle, factory))
-    return handle
+def prepare_job(name: str, factory: Callable[[CancelToken], Job[Any]],
+                parent: QObject | None = None) -> JobHandle:
+    """A job handle to connect to, then `.start()`."""
+    return JobHandle(name, factory, parent)
