@@ -239,6 +239,7 @@ def _make_batch_dynamic(model: onnx.ModelProto, input_name: str, probe: np.ndarr
     if _same_per_sample(attempt, input_name, probe):
         return og.infer_shapes(attempt), True, 0
     fixes = og.copy_batch_in_reshapes(attempt)
+    og.prune(attempt)  # the replaced shape constants
     if fixes and _same_per_sample(attempt, input_name, probe):
         log.info("made the batch dynamic by rewriting %d Reshape(s) that hard-coded batch 1", fixes)
         return og.infer_shapes(attempt), True, fixes

@@ -30,9 +30,28 @@ class ReviewStats:
     calibration: str
 
 
+def links_and_calibration(project: Project) -> tuple[LinkGraph, ScoreCalibrator]:
+    """The identity graph and P(same | score) fitted on the operators' scored verdicts."""
+    active = project.decisions.active()
+    scored = [d for d in active if d.score is not None and d.verdict in ("same", "different")]
+    cal = ScoreCalibrator()
+    if scored:
+        cal.fit(np.array([d.score for d in scored], dtype=np.float64),
+                np.array([d.verdict == "same" for d in scored], dtype=np.int64))
+    return LinkGraph(active), cal
+
+
+def prepare_queue(project: Project, model_id: int) -> tuple[GalleryIndex, list[Pair]]:
+    """The slow part of opening a session (seconds for 10,000 crops), for a worker thread with
+    its own project connection."""
+    index = GalleryIndex.from_project(project, model_id)
+    links, cal = links_and_calibration(project)
+    return index, build_queue(index, links, calibrate=cal.predict if cal.fitted else None)
+
+
 class ReviewSession:
     def __init__(self, project: Project, model_id: int, operator: str, *, k: int = 10,
-                 index: GalleryIndex | None = None) -> None:
+                 index: GalleryIndex | None = None, queue: list[Pair] | None = None) -> None:
         self.project = project
         self.model_id = model_id
         self.operator = operator
@@ -40,18 +59,28 @@ class ReviewSession:
         self.index = index or GalleryIndex.from_project(project, model_id)
         self.undo_stack: list[int] = []  # decision ids of this session, newest last
         self.redo_stack: list[int] = []  # undo rows that can be undone again (= redo)
-        self.refresh()
+        if queue is None:
+            self.refresh()
+        else:  # built on a worker thread (see prepare_queue)
+            self._load_decisions()
+            self.queue = list(queue)
+            self.pos = 0
+            self._skip_resolved()
 
     # ---- state ----------------------------------------------------------------------------------
+    def _load_decisions(self) -> None:
+        self.links, self.calibrator = links_and_calibration(self.project)
+
+    def refresh_links(self) -> None:
+        """Decisions changed elsewhere (identity edits): reload them, keep the queue."""
+        self._load_decisions()
+        self.undo_stack.clear()
+        self.redo_stack.clear()
+        self._skip_resolved()
+
     def refresh(self) -> None:
         """Reload decisions, refit calibration and rebuild the queue (after bulk changes)."""
-        active = self.project.decisions.active()
-        self.links = LinkGraph(active)
-        scored = [d for d in active if d.score is not None and d.verdict in ("same", "different")]
-        self.calibrator = ScoreCalibrator().fit(
-            np.array([d.score for d in scored], dtype=np.float64),
-            np.array([d.verdict == "same" for d in scored], dtype=np.int64),
-        ) if scored else ScoreCalibrator()
+        self._load_decisions()
         self.queue: list[Pair] = build_queue(
             self.index, self.links, calibrate=self.calibrator.predict if self.calibrator.fitted else None
         )

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +27,12 @@ from .browser import CropBrowser
 from .messages import show_error
 from .progress_dialog import JobProgressDialog
 from .project_jobs import ingest_job, rescan_job
+from .identities_view import IdentitiesView
+from .model_actions import ModelActions
+from .models_view import ModelsView
 from .recent import RecentProjects
+from .review_controller import ReviewController
+from .review_view import ReviewView
 from .skipped_dialog import SkippedFilesDialog
 from .thumbnails import ThumbnailCache
 from .worker import JobHandle, prepare_job
@@ -43,6 +49,7 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.job: JobHandle | None = None
         self.last_report: IngestReport | None = None
+        self._identities_dirty = False
         self.thumbnails = ThumbnailCache(parent=self)
 
         from .welcome import WelcomePage
@@ -54,11 +61,28 @@ class MainWindow(QMainWindow):
         self.browser = CropBrowser(self.thumbnails)
         self.banner = Banner()
         self.banner.actionTriggered.connect(self.show_skipped)
+        self.review = ReviewView(self.thumbnails)
+        self.review_ctl = ReviewController(self, self.review)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.browser, "Crops")
+        self.tabs.addTab(self.review, "Review")
+        self.identities = IdentitiesView(self.thumbnails)
+        self.tabs.addTab(self.identities, "Identities")
+        self.identities.changed.connect(self._identities_changed)
+        self.models = ModelsView()
+        self.tabs.addTab(self.models, "Models")
+        self.model_actions = ModelActions(self)
+        self.models.activateRequested.connect(self.model_actions.activate)
+        self.models.embedRequested.connect(self.model_actions.embed)
+        self.models.importRequested.connect(self.model_actions.import_dialog)
+        self.models.fineTuneRequested.connect(self.model_actions.fine_tune)
+        self.tabs.currentChanged.connect(self._tab_changed)
         workspace = QWidget()
         wl = QVBoxLayout(workspace)
         wl.setContentsMargins(6, 6, 6, 6)
         wl.addWidget(self.banner)
-        wl.addWidget(self.browser, 1)
+        wl.addWidget(self.tabs, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(workspace)
@@ -97,6 +121,11 @@ class MainWindow(QMainWindow):
                                         QKeySequence.ZoomIn)
         self.act_zoom_out = self._action("Smaller Thumbnails", lambda: self.browser.zoom_by(-16),
                                          QKeySequence.ZoomOut)
+        self.act_export = self._action("&Export Identities (Market-1501)…",
+                                       lambda: self.model_actions.export_dialog(), "Ctrl+E")
+        self.act_import = self._action("&Import Model…", lambda: self.model_actions.import_dialog())
+        self.act_finetune = self._action("&Fine-tune…", lambda: self.model_actions.fine_tune(), "Ctrl+T")
+        self.act_review = self._action("&Review", lambda: self.show_tab("Review"), "Ctrl+2")
         self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.act_about = self._action("&About reid-desktop", self.show_about)
 
@@ -107,6 +136,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         m.addSeparator()
+        m.addAction(self.act_export)
+        m.addSeparator()
         m.addAction(self.act_close)
         m.addSeparator()
         m.addAction(self.act_quit)
@@ -115,7 +146,11 @@ class MainWindow(QMainWindow):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.act_skipped)
+        m = mb.addMenu("&Models")
+        for a in (self.act_import, self.act_finetune):
+            m.addAction(a)
         m = mb.addMenu("&View")
+        m.addAction(self.act_review)
         for a in (self.act_filter, self.act_zoom_in, self.act_zoom_out):
             m.addAction(a)
         m = mb.addMenu("&Help")
@@ -134,7 +169,8 @@ class MainWindow(QMainWindow):
         has = self.project is not None
         busy = self.job is not None
         for a in (self.act_close, self.act_add, self.act_rescan, self.act_relink, self.act_skipped,
-                  self.act_filter, self.act_zoom_in, self.act_zoom_out):
+                  self.act_filter, self.act_zoom_in, self.act_zoom_out, self.act_export, self.act_import,
+                  self.act_finetune, self.act_review):
             a.setEnabled(has and not (busy and a in (self.act_add, self.act_rescan,
                                                      self.act_relink, self.act_close)))
         self.stack.setCurrentIndex(1 if has else 0)
@@ -190,6 +226,9 @@ class MainWindow(QMainWindow):
             return False
         self.close_project()
         self.project = project
+        self.review.clear_session()
+        self.identities.set_project(project)
+        self.models.set_project(project)
         self.recent.add(project.path)
         self.settings.setValue("lastDir", str(project.path.parent))
         self.browser.set_project(project)
@@ -201,6 +240,10 @@ class MainWindow(QMainWindow):
         if self.project is None:
             return
         self.thumbnails.clear()
+        self.review.clear_session()
+        self.review.show_empty("Open a project to review matches.")
+        self.identities.set_project(None)
+        self.models.set_project(None)
         self.browser.set_project(None)
         self.banner.hide()
         self.project.close()
@@ -224,13 +267,33 @@ class MainWindow(QMainWindow):
         return self._run_scan("Re-scanning camera folders", lambda token: rescan_job(path, token))
 
     def _run_scan(self, title: str, factory) -> JobHandle | None:
-        if self.project is None or self.job is not None:
+        return self.run_job(title, factory, self._scan_finished)
+
+    def run_job(self, title: str, factory, on_finished=None, *, modal: bool = True) -> JobHandle | None:
+        """Run one long job at a time off the GUI thread, with a progress dialog and Cancel."""
+        if self.project is None:
+            return None
+        if self.job is not None:
+            self.statusBar().showMessage(f"Wait for “{self.job.name}” to finish or cancel it.", 5000)
             return None
         self.job = prepare_job(title, factory, parent=self)
-        self.job.finished.connect(self._scan_finished)
-        self.job.failed.connect(lambda msg: show_error(self, "Scan failed", msg))
-        self.job.done.connect(self._job_done)
-        JobProgressDialog(self.job, title, self)
+        result: list = []
+        self.job.finished.connect(result.append)
+        self.job.failed.connect(lambda msg: show_error(self, f"{title} failed", msg))
+        self.job.cancelled.connect(lambda: self.statusBar().showMessage(f"{title}: cancelled", 5000))
+
+        def after() -> None:  # the window is free again before the follow-up runs (it may start a job)
+            self._job_done()
+            if not modal:
+                self.statusBar().clearMessage()
+            if result and on_finished is not None:
+                on_finished(result[0])
+
+        self.job.done.connect(after)
+        if modal:
+            JobProgressDialog(self.job, title, self)
+        else:
+            self.job.progress.connect(lambda p: self.statusBar().showMessage(p.message))
         self.job.start()
         self._show_project_state()
         return self.job
@@ -241,8 +304,31 @@ class MainWindow(QMainWindow):
             self.browser.refresh()
         self._show_project_state()
 
+    def show_tab(self, name: str) -> None:
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == name:
+                self.tabs.setCurrentIndex(i)
+
+    def _tab_changed(self, index: int) -> None:
+        w = self.tabs.widget(index)
+        if w is self.review:
+            if self.review.session is None and self.job is None:
+                self.review_ctl.activate()
+            elif self.review.session is not None and self._identities_dirty:
+                self.review.session.refresh_links()  # edits made in Identities
+                self.review.show_current()
+        elif w is self.identities and self.project is not None:
+            self.identities.reload()
+        elif w is self.models and self.project is not None:
+            self.models.reload()
+        self._identities_dirty = False
+
+    def _identities_changed(self) -> None:
+        self._identities_dirty = True
+
     def _scan_finished(self, report: IngestReport) -> None:
         self.last_report = report
+        self.review.clear_session()  # new crops: the session is rebuilt when Review is shown
         n_skip = len(report.skipped)
         missing = sum(len(s.missing) for s in report.sources)
         parts = [f"<b>{report.added:,}</b> crops added"]
