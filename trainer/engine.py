@@ -33,7 +33,7 @@ class TrainConfig:
     minutes: float | None
     seed: int = 0
     device: str = "cpu"
-    bf16: bool = False  # CPU autocast; measured slower than fp32 for MobileNetV2 here (see README)
+    bf16: bool = False  # CPU bf16 autocast (GPU always uses fp16 AMP)
     channels_last: bool = False
     step_every: int = 5  # emit a step event every N steps
     eval_batch: int = 64
@@ -88,14 +88,20 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
     net = model.module if hasattr(model, "module") else model
     net.classifier = nn.Linear(net.embed_dim, len(labels), bias=False)
     nn.init.normal_(net.classifier.weight, std=0.001)
+    if recipe.two_views and net.proj is None:  # e.g. the default encoder ships without one
+        d, hidden = net.embed_dim, min(max(net.embed_dim, 128), 2048)
+        net.proj = nn.Sequential(nn.Linear(d, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, 128))
     net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
-    loss_fn = RecipeLoss(recipe, len(labels), net.embed_dim, net.stripe_dim, net.config["proj_dim"]).to(device)
+    loss_fn = RecipeLoss(recipe, len(labels), net.embed_dim, net.stripe_dim,
+                         net.proj[-1].out_features if net.proj is not None else 0).to(device)
     train_model = dist.wrap(net)
     key = KeyEncoder(net) if recipe.two_views else None
     params = [q for q in list(net.parameters()) + list(loss_fn.parameters()) if q.requires_grad]
     opt = torch.optim.Adam(params, lr=recipe.lr, weight_decay=5e-4)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.startswith("cuda"))  # fp16 AMP on GPU
     ds = CropDataset(train_items, train_transform(p), labels, views=2 if key is not None else 1)
     sampler = PKSampler(train_items, recipe.p, recipe.k, seed=cfg.seed * 31 + dist.rank)
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=0)
@@ -128,15 +134,17 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
             x, y = x.to(device), y.to(device)
             if cfg.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.bf16):
+            amp_dtype = torch.float16 if device.startswith("cuda") else torch.bfloat16
+            with torch.autocast(device.split(":")[0], dtype=amp_dtype, enabled=cfg.bf16 or device.startswith("cuda")):
                 out = train_model(x)
                 key_out = None
                 if key is not None:
                     key_out = key(x2.to(device))
                 loss, terms = loss_fn(out, y, key_out)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             if key is not None:
                 key.update(net)
             if dist.is_main and (step % cfg.step_every == 0 or step == steps_per_epoch):

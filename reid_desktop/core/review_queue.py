@@ -67,3 +67,17 @@ def build_queue(index: GalleryIndex, links: LinkGraph, *, k: int = 5,
             rest.append((uncertainty, Pair(a, b, float(vals[j]), "uncertain")))
     rest.sort(key=lambda t: (t[0], t[1].query, t[1].candidate))
     return first + [p for _, p in rest]
+
+
+_KINDS = ("mutual", "uncertain", "manual")
+_PAIR_DTYPE = np.dtype([("q", "<i8"), ("c", "<i8"), ("s", "<f4"), ("k", "u1")])
+
+
+def pack_queue(queue: list[Pair]) -> bytes:
+    arr = np.array([(p.query, p.candidate, p.score, _KINDS.index(p.kind)) for p in queue], dtype=_PAIR_DTYPE)
+    return arr.tobytes()
+
+
+def unpack_queue(blob: bytes) -> list[Pair]:
+    arr = np.frombuffer(blob, dtype=_PAIR_DTYPE)
+    return [Pair(int(q), int(c), float(s), _KINDS[k]) for q, c, s, k in arr.tolist()]

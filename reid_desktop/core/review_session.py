@@ -15,7 +15,7 @@ from reid_desktop.store import Decision, Project
 from .calibration import ScoreCalibrator
 from .links import LinkGraph
 from .matching import Candidate, GalleryIndex
-from .review_queue import Pair, build_queue
+from .review_queue import Pair, build_queue, pack_queue, unpack_queue
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,17 @@ def links_and_calibration(project: Project) -> tuple[LinkGraph, ScoreCalibrator]
 
 
 def prepare_queue(project: Project, model_id: int) -> tuple[GalleryIndex, list[Pair]]:
-    """The slow part of opening a session (seconds for 10,000 crops), for a worker thread with
-    its own project connection."""
+    """The slow part of opening a session, for a worker thread with its own project connection.
+    The ranked queue is cached in the project while the model's embeddings stay the same."""
     index = GalleryIndex.from_project(project, model_id)
+    key = project.embeddings.fingerprint(model_id)
+    blob = project.embeddings.get_queue_cache(model_id, key)
+    if blob is not None:
+        return index, unpack_queue(blob)
     links, cal = links_and_calibration(project)
-    return index, build_queue(index, links, calibrate=cal.predict if cal.fitted else None)
+    queue = build_queue(index, links, calibrate=cal.predict if cal.fitted else None)
+    project.embeddings.put_queue_cache(model_id, key, pack_queue(queue))
+    return index, queue
 
 
 class ReviewSession:
@@ -70,6 +76,9 @@ class ReviewSession:
     # ---- state ----------------------------------------------------------------------------------
     def _load_decisions(self) -> None:
         self.links, self.calibrator = links_and_calibration(self.project)
+
+    def _refit(self) -> None:
+        _, self.calibrator = links_and_calibration(self.project)
 
     def refresh_links(self) -> None:
         """Decisions changed elsewhere (identity edits): reload them, keep the queue."""
@@ -142,6 +151,8 @@ class ReviewSession:
         d = self.project.decisions.record(query, candidate, verdict, operator=self.operator, score=score,
                                           model_id=self.model_id)
         self.links.add(query, candidate, verdict)
+        if verdict in ("same", "different") and score is not None:
+            self._refit()  # scores become calibrated as soon as there are enough verdicts
         self.undo_stack.append(d.id)
         self.redo_stack.clear()
         self._skip_resolved()
@@ -161,6 +172,7 @@ class ReviewSession:
         self.redo_stack.append(row.id)
         target = self._base(row)
         self._reload_links()
+        self._refit()
         self._focus(target.query_crop_id, target.candidate_crop_id)
         return target
 
@@ -171,6 +183,7 @@ class ReviewSession:
         row = self.project.decisions.undo(self.redo_stack.pop(), operator=self.operator)
         self.undo_stack.append(row.id)
         self._reload_links()
+        self._refit()
         self._skip_resolved()
         return self._base(row)
 

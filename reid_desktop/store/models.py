@@ -108,6 +108,27 @@ class EmbeddingRepo:
             stripes = np.frombuffer(b"".join(r[6] for r in rows), dtype="<f4").reshape(len(rows), k, d)
         return ids, cams, glob, stripes
 
+    def fingerprint(self, model_id: int) -> str:
+        """Changes whenever the set of embeddings of a model (or of present crops) changes."""
+        n, last = self._c.db.execute(
+            "SELECT count(*), max(e.created_at) FROM embeddings e JOIN crops c ON c.id = e.crop_id "
+            "WHERE e.model_id = ? AND c.status = 'present'", [model_id]
+        ).fetchone()
+        return f"{model_id}:{n}:{last}"
+
+    def get_queue_cache(self, model_id: int, key: str) -> bytes | None:
+        row = self._c.db.execute(
+            "SELECT pairs FROM queue_cache WHERE model_id = ? AND key = ?", [model_id, key]
+        ).fetchone()
+        return row[0] if row else None
+
+    def put_queue_cache(self, model_id: int, key: str, pairs: bytes) -> None:
+        with self._c.write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO queue_cache (model_id, key, pairs, created_at) VALUES (?, ?, ?, ?)",
+                [model_id, key, pairs, utc_now()],
+            )
+
     def count(self, model_id: int | None = None) -> int:
         if model_id is None:
             return self._c.db.execute("SELECT count(*) FROM embeddings").fetchone()[0]

@@ -136,4 +136,21 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_queue_cache(db: Database) -> None:
+    # The review queue of 10,000 crops takes about a second to rank; re-opening reuses it while the
+    # embeddings it was built from are unchanged (decisions made since are skipped on the fly).
+    _run(
+        db,
+        """
+        CREATE TABLE queue_cache (
+            model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            pairs BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 SCHEMA_VERSION = len(migrations._migrations)

@@ -54,10 +54,10 @@ class CandidateListModel(QAbstractListModel):
             return None
         it = self._items[index.row()]
         if role == Qt.DisplayRole:
-            key = f"{index.row() + 1}" if index.row() < 9 else "·"
+            key = f"{index.row() + 1} · " if index.row() < 9 else ""  # keys 1-9 pick candidates
             value = f"{it.prob:.2f}" if it.prob is not None else f"{it.score:.2f}"
-            mark = {"same": " ✓", "different": " ✗", "skip": " –"}.get(it.verdict or "", "")
-            return f"{key} · {value}{mark}"
+            mark = " •" if it.verdict else ""  # already decided
+            return f"{key}{value}{mark}"
         if role == Qt.ToolTipRole:
             p = f"P(same) {it.prob:.2f} · " if it.prob is not None else ""
             return f"{it.camera}\n{p}cosine {it.score:.3f}" + (f"\ndecided: {it.verdict}" if it.verdict else "")

@@ -88,8 +88,13 @@ class ReIDNet(nn.Module):
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor arguments (plain ints/strings/bools) for `load_checkpoint`."""
-        return dict(self._config)
+        """Constructor arguments (plain ints/strings/bools) for `load_checkpoint`. Head sizes are read
+        from the live modules, so replacing or dropping the classifier (or projection) before saving
+        keeps the config in step with the state dict."""
+        cfg = dict(self._config)
+        cfg["num_classes"] = self.classifier.out_features if isinstance(self.classifier, nn.Linear) else 0
+        cfg["proj_dim"] = self.proj[-1].out_features if isinstance(self.proj, nn.Sequential) else 0
+        return cfg
 
     def _global(self, fmap: torch.Tensor) -> torch.Tensor:
         pooled = fmap.mean(dim=(2, 3))
