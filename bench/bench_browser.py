@@ -75,10 +75,14 @@ def main() -> int:
     p95 = lambda xs: sorted(xs)[int(0.95 * (len(xs) - 1))]  # noqa: E731
     print(f"crops: {args.n}")
     print(f"open project to painted grid: {t_open * 1000:.0f} ms")
-    print(f"page + paint while decoding:  median {statistics.median(cold) * 1000:.1f} ms, "
-          f"p95 {p95(cold) * 1000:.1f} ms")
-    print(f"page + paint, cached (base):  median {statistics.median(warm) * 1000:.1f} ms, "
-          f"p95 {p95(warm) * 1000:.1f} ms")
+    print(
+        f"page + paint while decoding:  median {statistics.median(cold) * 1000:.1f} ms, "
+        f"p95 {p95(cold) * 1000:.1f} ms"
+    )
+    print(
+        f"page + paint, cached (base):  median {statistics.median(warm) * 1000:.1f} ms, "
+        f"p95 {p95(warm) * 1000:.1f} ms"
+    )
     print(f"ratio decoding/cached (median): {statistics.median(cold) / statistics.median(warm):.2f}x")
     return 0
 

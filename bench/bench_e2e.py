@@ -72,12 +72,16 @@ def main() -> int:
     print(f"crops: {args.n}, encoder: {model_path.name} on {rep.provider}")
     print(f"baseline decode-only pass:         {t_base:.2f} s ({args.n / t_base:,.0f} crops/s)")
     print(f"ingest:                            {t_ingest:.2f} s ({args.n / t_ingest:,.0f} crops/s)")
-    print(f"embed:                             {t_embed:.2f} s ({rep.rate:,.0f} crops/s; "
-          f"{t_base / t_embed:.2f}x the decode-only baseline's speed)")
+    print(
+        f"embed:                             {t_embed:.2f} s ({rep.rate:,.0f} crops/s; "
+        f"{t_base / t_embed:.2f}x the decode-only baseline's speed)"
+    )
     print(f"ingest + embed:                    {total:.2f} s ({args.n / total:,.0f} crops/s)")
     print(f"first review queue (then cached):  {t_queue * 1000:.0f} ms")
-    print(f"re-open to first proposal:         {t_first * 1000:.0f} ms ({len(queue):,} queued pairs, "
-          f"{len(cands)} candidates shown)")
+    print(
+        f"re-open to first proposal:         {t_first * 1000:.0f} ms ({len(queue):,} queued pairs, "
+        f"{len(cands)} candidates shown)"
+    )
     print(f"decide + next pair (mean of {n_dec}):   {t_dec * 1000:.1f} ms")
     return 0
 

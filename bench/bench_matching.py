@@ -53,16 +53,20 @@ def main() -> int:
             return np.argsort(-s)[:50]
 
         base = timed(naive, 30)
-        print(f"top-50 among {n:>7,}: median {statistics.median(fast) * 1000:6.2f} ms "
-              f"(naive full sort {statistics.median(base) * 1000:6.2f} ms, "
-              f"ratio {statistics.median(base) / statistics.median(fast):.2f}x)")
+        print(
+            f"top-50 among {n:>7,}: median {statistics.median(fast) * 1000:6.2f} ms "
+            f"(naive full sort {statistics.median(base) * 1000:6.2f} ms, "
+            f"ratio {statistics.median(base) / statistics.median(fast):.2f}x)"
+        )
     index = synthetic_index(10_000)
     t = time.perf_counter()
     queue = build_queue(index, LinkGraph(), k=5)
     t_queue = time.perf_counter() - t
     mutual = sum(p.kind == "mutual" for p in queue)
-    print(f"review queue for 10,000 crops: {t_queue * 1000:.0f} ms, {len(queue):,} pairs "
-          f"({mutual:,} mutual nearest neighbours first)")
+    print(
+        f"review queue for 10,000 crops: {t_queue * 1000:.0f} ms, {len(queue):,} pairs "
+        f"({mutual:,} mutual nearest neighbours first)"
+    )
     return 0
 
 

@@ -81,10 +81,14 @@ def main() -> int:
     assert rep2.added == 0 and sum(s.unchanged for s in rep2.sources) == args.n
     print(f"crops: {args.n} in {args.cameras} camera folders")
     print(f"baseline (read+sha256+decode, 1 thread): {t_base:.2f} s  ({args.n / t_base:,.0f} crops/s)")
-    print(f"ingest, fresh project:                   {t_scan:.2f} s  ({args.n / t_scan:,.0f} crops/s)"
-          f"  ratio vs baseline {t_base / t_scan:.2f}x")
-    print(f"re-scan, nothing changed:                {t_rescan:.2f} s  "
-          f"({args.n / t_rescan:,.0f} crops/s)  ratio vs baseline {t_base / t_rescan:.2f}x")
+    print(
+        f"ingest, fresh project:                   {t_scan:.2f} s  ({args.n / t_scan:,.0f} crops/s)"
+        f"  ratio vs baseline {t_base / t_scan:.2f}x"
+    )
+    print(
+        f"re-scan, nothing changed:                {t_rescan:.2f} s  "
+        f"({args.n / t_rescan:,.0f} crops/s)  ratio vs baseline {t_base / t_rescan:.2f}x"
+    )
     return 0
 
 

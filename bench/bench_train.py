@@ -20,13 +20,34 @@ from trainer.events import parse_line
 
 ROOT = Path(__file__).resolve().parents[1]
 PKU = ROOT.parent / "shared" / "data" / "pku-reid-dev"
-COLOURS = {"baseline": (60, 60, 60), "contrastive": (200, 70, 40), "inherent": (40, 110, 190),
-           "cosine-slice": (40, 150, 80)}
+COLOURS = {
+    "baseline": (60, 60, 60),
+    "contrastive": (200, 70, 40),
+    "inherent": (40, 110, 190),
+    "cosine-slice": (40, 150, 80),
+}
 
 
 def run(recipe: str, minutes: float, out: Path, seed: int) -> list:
-    cmd = [sys.executable, "-m", "trainer.cli", "--data", str(PKU), "--init", "default", "--recipe", recipe,
-           "--minutes", str(minutes), "--holdout-frac", "0.3", "--seed", str(seed), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "trainer.cli",
+        "--data",
+        str(PKU),
+        "--init",
+        "default",
+        "--recipe",
+        recipe,
+        "--minutes",
+        str(minutes),
+        "--holdout-frac",
+        "0.3",
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+    ]
     t = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     events = [e for e in (parse_line(x) for x in proc.stdout.splitlines()) if e is not None]
@@ -86,11 +107,16 @@ def main() -> int:
             rows.append(f"| {recipe} | failed | | | | |")
             continue
         b, a = done["before"], done["after"]
-        rows.append(f"| {recipe} | {b['rank1']:.3f} / {b['mAP']:.3f} | {a['rank1']:.3f} / {a['mAP']:.3f} | "
-                    f"{done['best_epoch']} of {len(epochs)} | {sum(epochs) / max(1, len(epochs)):.0f} | "
-                    f"{max(t for t, *_ in evals) / 60:.1f} |")
-    table = ["| recipe | before R1 / mAP | after R1 / mAP (best epoch) | best epoch | s / epoch | minutes |",
-             "|---|---|---|---|---|---|", *rows]
+        rows.append(
+            f"| {recipe} | {b['rank1']:.3f} / {b['mAP']:.3f} | {a['rank1']:.3f} / {a['mAP']:.3f} | "
+            f"{done['best_epoch']} of {len(epochs)} | {sum(epochs) / max(1, len(epochs)):.0f} | "
+            f"{max(t for t, *_ in evals) / 60:.1f} |"
+        )
+    table = [
+        "| recipe | before R1 / mAP | after R1 / mAP (best epoch) | best epoch | s / epoch | minutes |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
     print("\n".join(table))
     (args.out / "table.md").write_text("\n".join(table) + "\n")
     (args.out / "curves.json").write_text(json.dumps(results))

@@ -1,2 +1,3 @@
 """reid-desktop: cross-camera person re-identification review workstation."""
+
 __version__ = "0.1.0"

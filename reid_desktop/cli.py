@@ -76,16 +76,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             for root, r in report.skipped[: args.show_skipped]:
                 print(f"  {Path(root).name}/{r.rel_path}: {r.reason}")
             if len(report.skipped) > args.show_skipped:
-                print(f"  ... and {len(report.skipped) - args.show_skipped} more "
-                      f"(`reid skipped {args.project}` lists them all)")
+                print(
+                    f"  ... and {len(report.skipped) - args.show_skipped} more "
+                    f"(`reid skipped {args.project}` lists them all)"
+                )
         return 1 if report.errors else 0
 
 
 def summary_dict(s: ProjectSummary) -> dict:
     return {
         "cameras": [
-            {"name": c.camera.name, "root": c.camera.root, "layout": c.camera.layout,
-             "crops": c.present, "missing": c.missing, "skipped": c.skipped}
+            {
+                "name": c.camera.name,
+                "root": c.camera.root,
+                "layout": c.camera.layout,
+                "crops": c.present,
+                "missing": c.missing,
+                "skipped": c.skipped,
+            }
             for c in s.cameras
         ],
         "crops": s.crops,
@@ -111,8 +119,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             extra += f", {c.skipped} skipped" if c.skipped else ""
             print(f"  {c.camera.name:<20} {c.present:>7} crops{extra}   {c.camera.root}")
         print(f"models: {s.models}   embeddings: {s.embeddings}")
-        print(f"decisions: {s.decisions} in force ({s.decisions_total} recorded)   "
-              f"identities: {s.identities}")
+        print(
+            f"decisions: {s.decisions} in force ({s.decisions_total} recorded)   identities: {s.identities}"
+        )
         if s.skipped:
             print(f"skipped files: {s.skipped} (`reid skipped {args.project}`)")
         return 0
@@ -128,9 +137,11 @@ def cmd_skipped(args: argparse.Namespace) -> int:
 def cmd_relink(args: argparse.Namespace) -> int:
     with open_project(args.project) as project:
         rep = relink(project, str(Path(args.old).expanduser().absolute()), args.new)
-        print(f"Relinked {rep.cameras} camera(s) to {rep.new_root} "
-              f"({rep.matched}/{rep.sampled} sampled crops verified). Run `reid ingest` on it to "
-              "pick up new or missing files.")
+        print(
+            f"Relinked {rep.cameras} camera(s) to {rep.new_root} "
+            f"({rep.matched}/{rep.sampled} sampled crops verified). Run `reid ingest` on it to "
+            "pick up new or missing files."
+        )
     return 0
 
 
@@ -141,13 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="add or re-scan camera folders (creates the project)")
     p.add_argument("project", help="project file (.reidproj); created when missing")
-    p.add_argument("folders", nargs="+", help="camera folders, a folder of camera folders, "
-                   "or a Market-1501 folder")
-    p.add_argument("--layout", choices=LAYOUTS, default="auto",
-                   help="folders: one folder per camera; market: cameras from Market-1501 names; "
-                   "auto (default): detect")
-    p.add_argument("--show-skipped", type=int, default=20, metavar="N",
-                   help="list at most N skipped files (default 20)")
+    p.add_argument(
+        "folders", nargs="+", help="camera folders, a folder of camera folders, or a Market-1501 folder"
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="auto",
+        help="folders: one folder per camera; market: cameras from Market-1501 names; auto (default): detect",
+    )
+    p.add_argument(
+        "--show-skipped", type=int, default=20, metavar="N", help="list at most N skipped files (default 20)"
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("info", help="counts per camera, models, embeddings, decisions, identities")
@@ -172,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return args.func(args)
     except (ProjectError, RelinkError, ContractError, ValueError, KeyError) as exc:

@@ -27,8 +27,14 @@ def _preprocess(args: argparse.Namespace) -> Preprocess | None:
     default_mean = IMAGENET_MEAN if scale != 1 else tuple(m * 255 for m in IMAGENET_MEAN)
     default_std = IMAGENET_STD if scale != 1 else tuple(s * 255 for s in IMAGENET_STD)
     h, w = args.size or (256, 128)
-    p = Preprocess(height=h, width=w, rgb=not args.bgr, scale=scale,
-                   mean=tuple(args.mean or default_mean), std=tuple(args.std or default_std))
+    p = Preprocess(
+        height=h,
+        width=w,
+        rgb=not args.bgr,
+        scale=scale,
+        mean=tuple(args.mean or default_mean),
+        std=tuple(args.std or default_std),
+    )
     p.validate()
     return p
 
@@ -46,12 +52,15 @@ def cmd_import_model(args: argparse.Namespace) -> int:
 
             ids = [c.id for c in project.crops.all()[:16]]
             probe = list(crop_paths(project, ids).values()) or None
-        rep = import_model(Path(args.src), Path(args.out), _preprocess(args), probe_images=probe,
-                           overwrite=args.overwrite)
+        rep = import_model(
+            Path(args.src), Path(args.out), _preprocess(args), probe_images=probe, overwrite=args.overwrite
+        )
         print(f"Imported {args.src} -> {rep.dst}")
-        print(f"  global embedding: {rep.global_dim}-d; feature map: "
-              f"{'x'.join(map(str, rep.map_shape)) if rep.map_shape else 'none'}; "
-              f"batch: {'dynamic' if rep.dynamic_batch else 'fixed (1)'}")
+        print(
+            f"  global embedding: {rep.global_dim}-d; feature map: "
+            f"{'x'.join(map(str, rep.map_shape)) if rep.map_shape else 'none'}; "
+            f"batch: {'dynamic' if rep.dynamic_batch else 'fixed (1)'}"
+        )
         for w in rep.warnings:
             print(f"  warning: {w}")
         final = rep.dst
@@ -124,8 +133,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
             print("Interrupted; embeddings computed so far are saved. Run again to resume.", file=sys.stderr)
             return 130
         finish()
-        print(f"model {model.name!r} on {rep.provider}: {rep.encoded} embedded, {rep.already} already "
-              f"cached, {len(rep.failed)} failed, {rep.rate:.1f} crops/s")
+        print(
+            f"model {model.name!r} on {rep.provider}: {rep.encoded} embedded, {rep.already} already "
+            f"cached, {len(rep.failed)} failed, {rep.rate:.1f} crops/s"
+        )
         for cid, why in rep.failed[:20]:
             print(f"  crop {cid}: {why}")
     return 0
@@ -157,19 +168,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     enc = Encoder.load(args.model)
     show, finish = _progress_printer()
-    res = run_job(evaluate_encoder(enc, Path(args.data), gt=Path(args.gt) if args.gt else None,
-                                   layout=args.layout, rerank=args.rerank), None if args.json else show)
+    res = run_job(
+        evaluate_encoder(
+            enc,
+            Path(args.data),
+            gt=Path(args.gt) if args.gt else None,
+            layout=args.layout,
+            rerank=args.rerank,
+        ),
+        None if args.json else show,
+    )
     finish()
     if args.json:
         d = res.metrics.as_dict()
-        print(json.dumps({k: d[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP", "queries")}
-                         | {"provider": res.provider}))
+        print(
+            json.dumps(
+                {k: d[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP", "queries")}
+                | {"provider": res.provider}
+            )
+        )
         return 0
     m = res.metrics
-    print(f"{Path(args.model).name} on {args.data} ({res.protocol}, {res.crops} crops, {res.provider}"
-          f"{', re-ranked' if args.rerank else ''})")
-    print(f"Rank-1 {m.rank1:.4f}  Rank-5 {m.rank5:.4f}  Rank-10 {m.rank10:.4f}  mAP {m.mAP:.4f}  "
-          f"mINP {m.mINP:.4f}  ({m.queries} queries)")
+    print(
+        f"{Path(args.model).name} on {args.data} ({res.protocol}, {res.crops} crops, {res.provider}"
+        f"{', re-ranked' if args.rerank else ''})"
+    )
+    print(
+        f"Rank-1 {m.rank1:.4f}  Rank-5 {m.rank5:.4f}  Rank-10 {m.rank10:.4f}  mAP {m.mAP:.4f}  "
+        f"mINP {m.mINP:.4f}  ({m.queries} queries)"
+    )
     return 0
 
 
@@ -182,8 +209,12 @@ def add_engine_commands(sub: argparse._SubParsersAction) -> None:
     colour = p.add_mutually_exclusive_group()
     colour.add_argument("--rgb", action="store_true", help="the model expects RGB (default)")
     colour.add_argument("--bgr", action="store_true", help="the model expects BGR")
-    p.add_argument("--scale", type=float, choices=[1.0, 255.0],
-                   help="divide pixels by this before mean/std (255: 0..1 input; 1: 0..255)")
+    p.add_argument(
+        "--scale",
+        type=float,
+        choices=[1.0, 255.0],
+        help="divide pixels by this before mean/std (255: 0..1 input; 1: 0..255)",
+    )
     p.add_argument("--mean", type=float, nargs=3, metavar=("R", "G", "B"))
     p.add_argument("--std", type=float, nargs=3, metavar=("R", "G", "B"))
     p.add_argument("--size", type=_size, help="input HEIGHTxWIDTH (default: from the model)")

@@ -33,7 +33,15 @@ UNICODE_NAME = "café crop ü.jpg"
 UNICODE_SUBDIR = "dir with space/ß.jpg"
 
 ACCEPTED = (
-    *VALID, EXIF_ROTATED, GREY16, CMYK, RGBA, PALETTE, GREY8, JPEG_AS_PNG, UNICODE_NAME,
+    *VALID,
+    EXIF_ROTATED,
+    GREY16,
+    CMYK,
+    RGBA,
+    PALETTE,
+    GREY8,
+    JPEG_AS_PNG,
+    UNICODE_NAME,
     UNICODE_SUBDIR,
 )
 IGNORED = ("readme.txt",)

@@ -24,7 +24,12 @@ OPSET = 13
 
 
 def small_cnn(
-    path: Path, *, height: int = 64, width: int = 32, dim: int = 16, seed: int = 0,
+    path: Path,
+    *,
+    height: int = 64,
+    width: int = 32,
+    dim: int = 16,
+    seed: int = 0,
     batch: int | str = 1,
     pool: str = "gap",  # gap | reducemean | avgpool | dwconv (learned, Intel-style) | none
     input_kind: str = "image",  # image | gray (N×1×H×W) | rank2 (N×F)
@@ -127,7 +132,13 @@ def small_cnn(
 
 
 def tiny_encoder(
-    path: Path, *, dynamic: bool = True, height: int = 64, width: int = 32, dim: int = 16, seed: int = 0,
+    path: Path,
+    *,
+    dynamic: bool = True,
+    height: int = 64,
+    width: int = 32,
+    dim: int = 16,
+    seed: int = 0,
 ) -> Path:
     """A contract-complete encoder (metadata, `feature_map` output 8×H/4×W/4) written to `path`.
 
@@ -137,8 +148,9 @@ def tiny_encoder(
 
     path = Path(path)
     src = path.with_name(path.stem + ".foreign.onnx")
-    small_cnn(src, height=height, width=width, dim=dim, seed=seed,
-              batch_reshape=None if dynamic else "computed")
+    small_cnn(
+        src, height=height, width=width, dim=dim, seed=seed, batch_reshape=None if dynamic else "computed"
+    )
     try:
         import_model(src, path, overwrite=True)
     finally:

@@ -8,9 +8,7 @@ import numpy as np
 from PIL import Image
 
 
-def person_crop(
-    person: int, variant: int, seed: int = 0, size: tuple[int, int] = (48, 128)
-) -> Image.Image:
+def person_crop(person: int, variant: int, seed: int = 0, size: tuple[int, int] = (48, 128)) -> Image.Image:
     w, h = size
     rng = np.random.default_rng(person * 1000 + variant * 7 + seed)
     colours = np.random.default_rng(person).integers(30, 230, size=(3, 3))

@@ -53,10 +53,11 @@ def test_ingest_and_info(capsys, tmp_path: Path, two_cameras: list[Path]):
     data = json.loads(out)
     assert set(data) >= JSON_KEYS
     assert data["crops"] == 24
-    assert (data["models"], data["embeddings"], data["decisions"], data["identities"]) == (
-        0, 0, 0, 0)
+    assert (data["models"], data["embeddings"], data["decisions"], data["identities"]) == (0, 0, 0, 0)
     assert [(c["name"], c["crops"], c["layout"]) for c in data["cameras"]] == [
-        ("cam1", 12, "folders"), ("cam2", 12, "folders")]
+        ("cam1", 12, "folders"),
+        ("cam2", 12, "folders"),
+    ]
 
     # Ingesting again into the existing project re-scans instead of re-creating.
     rc, out, err = run(capsys, "ingest", proj, two_cameras[0])
@@ -82,7 +83,7 @@ def test_ingest_bad_folder_lists_skipped(capsys, tmp_path: Path):
     listed = {}
     for line in out.splitlines():
         if line.startswith("  cam/"):
-            name, _, reason = line[len("  cam/"):].partition(": ")
+            name, _, reason = line[len("  cam/") :].partition(": ")
             listed[name] = reason
     assert len(listed) == len(expected)
     for name in expected:
@@ -94,7 +95,7 @@ def test_ingest_bad_folder_lists_skipped(capsys, tmp_path: Path):
     rows = [line.split("\t") for line in out.splitlines()]
     assert len(rows) == len(expected)
     assert all(len(r) == 2 and r[0].startswith(f"{folder}/") and r[1] for r in rows)
-    names = [r[0][len(f"{folder}/"):] for r in rows]
+    names = [r[0][len(f"{folder}/") :] for r in rows]
     for name in expected:
         assert [n for n in names if same_name(n, name)], f"{name!r} not in `reid skipped`"
 
@@ -182,18 +183,27 @@ def test_entry_point_subprocess(tmp_path: Path, two_cameras: list[Path]):
     proj = tmp_path / "p.reidproj"
     script = Path(sys.executable).parent / "reid"
     ingest_cmd = [str(script)] if script.exists() else [sys.executable, "-m", "reid_desktop.cli"]
-    done = subprocess.run([*ingest_cmd, "ingest", str(proj), str(two_cameras[0])],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*ingest_cmd, "ingest", str(proj), str(two_cameras[0])], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert "12 added" in done.stdout
 
-    done = subprocess.run([sys.executable, "-m", "reid_desktop.cli", "info", "--json", str(proj)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "reid_desktop.cli", "info", "--json", str(proj)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["crops"] == 12
 
-    done = subprocess.run([sys.executable, "-m", "reid_desktop.cli", "info", str(two_cameras[0])],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "reid_desktop.cli", "info", str(two_cameras[0])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.startswith("reid: error:") and "Traceback" not in done.stderr

@@ -187,10 +187,14 @@ def test_review_queue_orders_mutual_first_and_respects_decisions():
 
 
 def test_link_graph_components_and_contradictions():
-    links = LinkGraph([
-        _decision(1, 1, 2, "same"), _decision(2, 2, 3, "same"), _decision(3, 4, 5, "same"),
-        _decision(4, 1, 4, "different"),
-    ])
+    links = LinkGraph(
+        [
+            _decision(1, 1, 2, "same"),
+            _decision(2, 2, 3, "same"),
+            _decision(3, 4, 5, "same"),
+            _decision(4, 1, 4, "different"),
+        ]
+    )
     assert links.components() == {1: [1, 2, 3], 4: [4, 5]}
     assert links.forbidden(3, 5) and not links.forbidden(3, 6)
     links.add(3, 5, "same")

@@ -33,8 +33,10 @@ OP = "tester"
 SPLITS = ("bounding_box_train", "bounding_box_test", "query")
 NASTY_NAME = '=HYPERLINK("http://x"),\n"quoted", name'
 NASTY_NOTES = '+1, "two"\nthree'
-ODD = {"cam1": {"odd_exif.jpg": exif_rotated_jpeg, "odd_grey16.png": grey16_png},
-       "cam2": {"odd_cmyk.jpg": cmyk_jpeg, "odd_rgba.png": rgba_png}}
+ODD = {
+    "cam1": {"odd_exif.jpg": exif_rotated_jpeg, "odd_grey16.png": grey16_png},
+    "cam2": {"odd_cmyk.jpg": cmyk_jpeg, "odd_rgba.png": rgba_png},
+}
 
 
 @pytest.fixture
@@ -59,8 +61,9 @@ def scenario(project: Project, two_cameras: list[Path]) -> dict:
     model = project.models.add("osnet-test", "osnet.onnx", "0" * 64)
 
     def same(a: int, b: int, score: float | None = None):
-        return project.decisions.record(a, b, "same", operator=OP, score=score,
-                                        model_id=model.id if score is not None else None)
+        return project.decisions.record(
+            a, b, "same", operator=OP, score=score, model_id=model.id if score is not None else None
+        )
 
     same(c(1, 0, 0), c(2, 0, 0), score=0.91)
     same(c(1, 0, 0), c(1, 0, 1))
@@ -75,8 +78,12 @@ def scenario(project: Project, two_cameras: list[Path]) -> dict:
     undone = same(c(1, 5, 0), c(2, 5, 0))
     undo = project.decisions.undo(undone.id, operator=OP)
     project.decisions.record(c(1, 0, 0), c(1, 1, 0), "different", operator=OP)
-    odd = [ids["cam1/odd_exif.jpg"], ids["cam2/odd_cmyk.jpg"], ids["cam1/odd_grey16.png"],
-           ids["cam2/odd_rgba.png"]]
+    odd = [
+        ids["cam1/odd_exif.jpg"],
+        ids["cam2/odd_cmyk.jpg"],
+        ids["cam1/odd_grey16.png"],
+        ids["cam2/odd_rgba.png"],
+    ]
     for a, b in zip(odd, odd[1:], strict=False):
         same(a, b)
     named = project.identities.create(NASTY_NAME, NASTY_NOTES)
@@ -89,8 +96,16 @@ def scenario(project: Project, two_cameras: list[Path]) -> dict:
         "P4": {c(1, 4, 0), c(2, 4, 0), c(1, 4, 1)},
         "ODD": set(odd),
     }
-    return {"project": project, "ids": ids, "c": c, "groups": groups, "undo": undo,
-            "undone": undone, "model": model, "folders": two_cameras}
+    return {
+        "project": project,
+        "ids": ids,
+        "c": c,
+        "groups": groups,
+        "undo": undo,
+        "undone": undone,
+        "model": model,
+        "folders": two_cameras,
+    }
 
 
 def do_export(project: Project, out: Path, progress: list[Progress] | None = None, **kw) -> ExportReport:
@@ -105,13 +120,17 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def images(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for d in SPLITS if (out / d).is_dir()
-                  for p in (out / d).iterdir())
+    return sorted(
+        p.relative_to(out).as_posix() for d in SPLITS if (out / d).is_dir() for p in (out / d).iterdir()
+    )
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 EXPORTED = ("P0", "P1", "P2", "P3", "ODD")
@@ -154,7 +173,8 @@ def test_structure_names_and_person_ids(scenario, tmp_path: Path):
         pid_crops[row["person_id"]].add(crop.id)
     # Every person id is exactly one identity, and every exported identity has one person id.
     assert sorted(map(frozenset, pid_crops.values()), key=min) == sorted(
-        (frozenset(groups[g]) for g in EXPORTED), key=min)
+        (frozenset(groups[g]) for g in EXPORTED), key=min
+    )
     # Sequential ids in the order of each identity's smallest crop id.
     assert sorted(pid_crops) == [f"{i:04d}" for i in range(1, len(EXPORTED) + 1)]
     assert [min(pid_crops[p]) for p in sorted(pid_crops)] == sorted(min(groups[g]) for g in EXPORTED)
@@ -196,6 +216,7 @@ def test_split_identity_disjoint_and_deterministic(scenario, tmp_path: Path):
     a = read_csv(do_export(project, tmp_path / "a", seed=7).csv)
     b = read_csv(do_export(project, tmp_path / "b", seed=7).csv)
     assert images(tmp_path / "a") == images(tmp_path / "b")
+
     def key(rows: list[dict[str, str]]) -> list[tuple[str, str, str]]:
         return [(r["file"], r["split"], r["crop_id"]) for r in rows]
 
@@ -206,11 +227,18 @@ def test_split_identity_disjoint_and_deterministic(scenario, tmp_path: Path):
     assert train | test == set(splits) and not train & test  # no identity on both sides
     assert len(test) == math.floor(0.5 * len(splits) + 0.5)
     for r in a:
-        assert r["file"].startswith({"train": "bounding_box_train/", "gallery": "bounding_box_test/",
-                                     "query": "query/"}[r["split"]])
+        assert r["file"].startswith(
+            {"train": "bounding_box_train/", "gallery": "bounding_box_test/", "query": "query/"}[r["split"]]
+        )
     # Other seeds choose other test identities (deterministically too).
-    choices = {frozenset(p for p, s in split_of(read_csv(do_export(
-        project, tmp_path / f"s{seed}", seed=seed).csv)).items() if "train" not in s) for seed in range(6)}
+    choices = {
+        frozenset(
+            p
+            for p, s in split_of(read_csv(do_export(project, tmp_path / f"s{seed}", seed=seed).csv)).items()
+            if "train" not in s
+        )
+        for seed in range(6)
+    }
     assert len(choices) > 1
 
 
@@ -281,7 +309,7 @@ def test_csv_columns_and_escaping(scenario, tmp_path: Path):
         else:
             assert r["identity_name"] == r["identity_notes"] == ""
     text = raw.decode("utf-8")
-    assert "\"'=HYPERLINK(\"\"http://x\"\"),\n\"\"quoted\"\", name\"" in text
+    assert '"\'=HYPERLINK(""http://x""),\n""quoted"", name"' in text
 
 
 @pytest.mark.parametrize("text", ["=1+2", "+cmd", "-2", "@SUM(A1)", "\tx", "plain, text"])
@@ -299,9 +327,21 @@ def test_decisions_json_has_the_audit_trail(scenario, tmp_path: Path):
     history = project.decisions.history()
     assert [r["id"] for r in rows] == [d.id for d in history]
     assert set(rows[0]) == {
-        "id", "query_crop_id", "query_path", "query_export", "candidate_crop_id", "candidate_path",
-        "candidate_export", "verdict", "score", "model_id", "model_name", "operator", "created_at",
-        "voids_id", "active",
+        "id",
+        "query_crop_id",
+        "query_path",
+        "query_export",
+        "candidate_crop_id",
+        "candidate_path",
+        "candidate_export",
+        "verdict",
+        "score",
+        "model_id",
+        "model_name",
+        "operator",
+        "created_at",
+        "voids_id",
+        "active",
     }
     by_id = {r["id"]: r for r in rows}
     undo, undone = by_id[scenario["undo"].id], by_id[scenario["undone"].id]
@@ -450,6 +490,8 @@ def test_export_matches_link_graph_components(scenario, tmp_path: Path):
 
 
 def test_core_export_imports_no_qt():
-    code = ("import sys, reid_desktop.core.export; "
-            "sys.exit(any(m.split('.')[0] in ('PySide6', 'shiboken6') for m in sys.modules))")
+    code = (
+        "import sys, reid_desktop.core.export; "
+        "sys.exit(any(m.split('.')[0] in ('PySide6', 'shiboken6') for m in sys.modules))"
+    )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

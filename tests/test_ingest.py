@@ -39,8 +39,13 @@ from reid_desktop.store import Project
 OP = "tester"
 
 
-def do_ingest(project: Project, folders, layout: str = "auto", cancel: CancelToken | None = None,
-              progress: list[Progress] | None = None) -> IngestReport:
+def do_ingest(
+    project: Project,
+    folders,
+    layout: str = "auto",
+    cancel: CancelToken | None = None,
+    progress: list[Progress] | None = None,
+) -> IngestReport:
     on_progress = progress.append if progress is not None else None
     return run_job(ingest(project, [str(f) for f in folders], layout, cancel), on_progress)
 
@@ -64,7 +69,9 @@ def test_two_camera_folders(project: Project, two_cameras: list[Path]):
     assert not report.cancelled and not report.errors and not report.skipped
     assert report.added == 24
     assert [(s.layout, s.cameras, s.listed, s.added) for s in report.sources] == [
-        ("folders", ["cam1"], 12, 12), ("folders", ["cam2"], 12, 12)]
+        ("folders", ["cam1"], 12, 12),
+        ("folders", ["cam2"], 12, 12),
+    ]
     stats = {s.camera.name: s for s in project.cameras.stats()}
     assert sorted(stats) == ["cam1", "cam2"]
     assert all(s.present == 12 and s.missing == 0 for s in stats.values())
@@ -159,8 +166,7 @@ def test_bad_folder_rescan_is_stable(project: Project, bad_folder):
     second = do_ingest(project, [folder])
     [src] = second.sources
     assert (src.added, src.unchanged, src.updated, src.missing) == (0, len(ACCEPTED), 0, [])
-    assert sorted(r.rel_path for _, r in second.skipped) == sorted(
-        r.rel_path for _, r in first.skipped)
+    assert sorted(r.rel_path for _, r in second.skipped) == sorted(r.rel_path for _, r in first.skipped)
     assert len(project.skipped.all()) == len(expected)  # replaced, not appended
 
 
@@ -320,8 +326,7 @@ def test_rescan_added_missing_returned(project: Project, two_cameras: list[Path]
     do_ingest(project, [folder])
     before = crops_by_rel(project)
     gone_rel, other_rel = sorted(before)[:2]
-    decision = project.decisions.record(
-        before[gone_rel].id, before[other_rel].id, "same", operator=OP)
+    decision = project.decisions.record(before[gone_rel].id, before[other_rel].id, "same", operator=OP)
 
     person_crop(50, 0, seed=9).save(folder / "new_person.jpg")
     aside = tmp_path / "aside.jpg"
@@ -379,8 +384,7 @@ def test_rescan_changed_file_is_updated(project: Project, two_cameras: list[Path
     assert new.mtime_ns == old.mtime_ns + 5_000_000_000
 
 
-def test_rescan_file_turned_corrupt_is_missing_and_reported(project: Project,
-                                                           two_cameras: list[Path]):
+def test_rescan_file_turned_corrupt_is_missing_and_reported(project: Project, two_cameras: list[Path]):
     folder = two_cameras[0]
     do_ingest(project, [folder])
     rel = sorted(crops_by_rel(project))[0]
@@ -405,8 +409,9 @@ def test_rename_camera_then_rescan(project: Project, two_cameras: list[Path]):
 # --- cancel ------------------------------------------------------------------------------------
 
 
-def test_cancel_keeps_committed_work(project: Project, two_cameras: list[Path],
-                                     monkeypatch: pytest.MonkeyPatch):
+def test_cancel_keeps_committed_work(
+    project: Project, two_cameras: list[Path], monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setattr(scan, "CHUNK", 4)
     folder = two_cameras[0]
     token = CancelToken()
@@ -469,8 +474,7 @@ def test_relink_moved_folder(project: Project, two_cameras: list[Path], tmp_path
     assert len(project.cameras.all()) == 2
 
 
-def test_relink_to_wrong_folder_changes_nothing(project: Project, two_cameras: list[Path],
-                                                 tmp_path: Path):
+def test_relink_to_wrong_folder_changes_nothing(project: Project, two_cameras: list[Path], tmp_path: Path):
     do_ingest(project, two_cameras)
     cams_before = project.cameras.all()
     crops_before = project.crops.all()

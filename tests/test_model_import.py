@@ -205,6 +205,7 @@ def test_tiny_encoder_is_contract_complete(tmp_path: Path, dynamic: bool) -> Non
 
 # --- the real files (skip when ../shared/models is absent) -------------------------------------
 
+
 def _real(name: str) -> Path:
     path = MODELS / name
     if not path.is_file():

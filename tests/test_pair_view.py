@@ -39,8 +39,14 @@ def view(qtbot):
         pv = PairView()
         qtbot.addWidget(pv)
         pv.resize(*size)
-        pv.set_pair(_image(*q), _image(*c, rgb=(60, 90, 200)), None if k is None else _matrix(k),
-                    "cam1/0001.jpg", "cam2/0002.jpg", "P(same) 0.91 · cosine 0.74")
+        pv.set_pair(
+            _image(*q),
+            _image(*c, rgb=(60, 90, 200)),
+            None if k is None else _matrix(k),
+            "cam1/0001.jpg",
+            "cam2/0002.jpg",
+            "P(same) 0.91 · cosine 0.74",
+        )
         pv.show()
         qtbot.waitExposed(pv)
         return pv

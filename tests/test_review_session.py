@@ -16,16 +16,29 @@ def _project_with_people(project: Project, people: int = 5) -> GalleryIndex:
     rows = []
     for cam in (cam1, cam2):
         for p in range(people):
-            rows.append({"camera_id": cam.id, "rel_path": f"p{p}.jpg", "sha256": f"{cam.id}-{p}",
-                         "width": 48, "height": 128, "size_bytes": 1, "mtime_ns": 1})
+            rows.append(
+                {
+                    "camera_id": cam.id,
+                    "rel_path": f"p{p}.jpg",
+                    "sha256": f"{cam.id}-{p}",
+                    "width": 48,
+                    "height": 128,
+                    "size_bytes": 1,
+                    "mtime_ns": 1,
+                }
+            )
     project.crops.insert_many(rows)
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(people, 16)) * 4
     crops = project.crops.all()
     feats = np.stack([centres[int(c.rel_path[1])] + rng.normal(size=16) * 0.2 for c in crops])
     stripes = rng.normal(size=(len(crops), 4, 8)).astype(np.float32)
-    return GalleryIndex(np.array([c.id for c in crops]), np.array([c.camera_id for c in crops]),
-                        feats.astype(np.float32), stripes)
+    return GalleryIndex(
+        np.array([c.id for c in crops]),
+        np.array([c.camera_id for c in crops]),
+        feats.astype(np.float32),
+        stripes,
+    )
 
 
 @pytest.fixture
@@ -69,8 +82,11 @@ def test_same_verdict_contradicting_different_is_blocked_with_reason(session, pr
     session.decide(c, b, "different")
     with pytest.raises(ValueError, match="declared different"):
         session.decide(c, a, "same")
-    assert all(not ({p.query, p.candidate} <= {a, b, c} and session.links.forbidden(p.query, p.candidate))
-               for p in session.queue[session.pos:] if session._open(p))
+    assert all(
+        not ({p.query, p.candidate} <= {a, b, c} and session.links.forbidden(p.query, p.candidate))
+        for p in session.queue[session.pos :]
+        if session._open(p)
+    )
 
 
 def test_navigation_skips_resolved_pairs(session):

@@ -35,8 +35,13 @@ def add_crops(project: Project, n: int, camera: str = "cam") -> list[int]:
     start = len(project.crops.for_camera(cam.id, include_missing=True))
     project.crops.insert_many(
         {
-            "camera_id": cam.id, "rel_path": f"{i:04d}.jpg", "sha256": f"{camera}-{i}",
-            "width": 48, "height": 128, "size_bytes": 1000 + i, "mtime_ns": i,
+            "camera_id": cam.id,
+            "rel_path": f"{i:04d}.jpg",
+            "sha256": f"{camera}-{i}",
+            "width": 48,
+            "height": 128,
+            "size_bytes": 1000 + i,
+            "mtime_ns": i,
         }
         for i in range(start, start + n)
     )
@@ -59,8 +64,18 @@ def test_create_sets_schema_pragmas(tmp_path: Path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         tables = set(project.db.table_names())
-        assert {"cameras", "crops", "decisions", "embeddings", "models", "identities",
-                "identity_members", "training_runs", "skipped_files", "meta"} <= tables
+        assert {
+            "cameras",
+            "crops",
+            "decisions",
+            "embeddings",
+            "models",
+            "identities",
+            "identity_members",
+            "training_runs",
+            "skipped_files",
+            "meta",
+        } <= tables
     # Visible to a plain sqlite3 reader too (what the newer-schema check relies on).
     conn = sqlite3.connect(tmp_path / "p.reidproj")
     try:
@@ -91,7 +106,11 @@ def test_reopen_keeps_data(tmp_path: Path):
         assert project.crops.count() == 3
         [d] = project.decisions.active()
         assert (d.query_crop_id, d.candidate_crop_id, d.verdict, d.score) == (
-            ids[0], ids[1], "same", pytest.approx(0.9))
+            ids[0],
+            ids[1],
+            "same",
+            pytest.approx(0.9),
+        )
         assert d.operator == OP
 
 
@@ -151,8 +170,7 @@ def test_undo_voids_and_undo_of_undo_restores(project: Project):
     assert [d.id for d in project.decisions.active()] == [d1.id, d2.id]
 
     u1 = project.decisions.undo(d1.id, operator=OP)
-    assert (u1.verdict, u1.voids_id, u1.query_crop_id, u1.candidate_crop_id) == (
-        "undo", d1.id, a, b)
+    assert (u1.verdict, u1.voids_id, u1.query_crop_id, u1.candidate_crop_id) == ("undo", d1.id, a, b)
     assert [d.id for d in project.decisions.active()] == [d2.id]
     assert project.decisions.voided_by(d1.id) == u1.id
 
@@ -265,8 +283,7 @@ def test_identities_round_trip(project: Project):
 
 def test_training_runs_round_trip(project: Project):
     run = project.training_runs.start("finetune", {"epochs": 3, "lr": 0.001})
-    assert (run.status, run.params, run.finished_at) == (
-        "running", {"epochs": 3, "lr": 0.001}, None)
+    assert (run.status, run.params, run.finished_at) == ("running", {"epochs": 3, "lr": 0.001}, None)
     model = project.models.add("ft-1", "ft.onnx", "fff")
     project.training_runs.finish(run.id, "done", {"mAP": 0.5}, model_id=model.id)
     got = project.training_runs.get(run.id)
@@ -282,8 +299,7 @@ def test_summary_counts(project: Project):
     project.decisions.record(ids[1], ids[4], "different", operator=OP)
     project.decisions.undo(d.id, operator=OP)
     s = project.summary()
-    assert [(c.camera.name, c.present, c.missing) for c in s.cameras] == [
-        ("cam1", 2, 1), ("cam2", 2, 0)]
+    assert [(c.camera.name, c.present, c.missing) for c in s.cameras] == [("cam1", 2, 1), ("cam2", 2, 0)]
     assert (s.crops, s.decisions, s.decisions_total, s.identities, s.models) == (4, 1, 3, 0, 0)
 
 

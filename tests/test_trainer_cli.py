@@ -51,8 +51,24 @@ def trained(tmp_path_factory, data):
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = main(["--data", str(data), "--init", "bignet", "--recipe", "baseline", "--epochs", "2",
-                   "--holdout-frac", "0.4", "--seed", "3", "--out", str(out)])
+        rc = main(
+            [
+                "--data",
+                str(data),
+                "--init",
+                "bignet",
+                "--recipe",
+                "baseline",
+                "--epochs",
+                "2",
+                "--holdout-frac",
+                "0.4",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
     return rc, out, events_of(buf.getvalue())
 
 
@@ -65,8 +81,12 @@ def test_run_writes_contract_model_checkpoint_and_metrics(trained):
     assert any(e.type == "step" and "triplet" in e["terms"] for e in events)
     start = events[0]
     assert (start["train_ids"], start["holdout_ids"]) == (5, 3)
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "encoder.onnx", "holdout.csv",
-                                                      "metrics.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "checkpoint.pt",
+        "encoder.onnx",
+        "holdout.csv",
+        "metrics.json",
+    ]
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["history"]) == 3 and len(metrics["holdout_identities"]) == 3
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")]  # temp folder gone
@@ -84,15 +104,39 @@ def test_reid_eval_on_the_export_agrees_with_the_trainer(trained):
 
 def test_continue_from_exported_model(trained, data, tmp_path, capsys):
     _, out, _ = trained
-    rc = main(["--data", str(data), "--init", str(out / "encoder.onnx"), "--recipe", "cosine-slice",
-               "--epochs", "1", "--holdout-frac", "0.4", "--out", str(tmp_path / "again")])
+    rc = main(
+        [
+            "--data",
+            str(data),
+            "--init",
+            str(out / "encoder.onnx"),
+            "--recipe",
+            "cosine-slice",
+            "--epochs",
+            "1",
+            "--holdout-frac",
+            "0.4",
+            "--out",
+            str(tmp_path / "again"),
+        ]
+    )
     events = events_of(capsys.readouterr().out)
     assert rc == 0 and events[-1].type == "done"
     assert "encoder.onnx" in events[0]["init"] or "checkpoint.pt" in events[0]["init"]
 
 
-@pytest.mark.parametrize("case", ["out_exists", "single_identity", "singletons", "empty", "missing_init",
-                                  "corrupt_init", "onnx_without_checkpoint"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "out_exists",
+        "single_identity",
+        "singletons",
+        "empty",
+        "missing_init",
+        "corrupt_init",
+        "onnx_without_checkpoint",
+    ],
+)
 def test_bad_input_is_an_error_event_and_nothing_is_written(case, data, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["--data", str(data), "--init", "bignet", "--epochs", "1", "--out", str(out)]
@@ -135,8 +179,14 @@ def test_bad_input_is_an_error_event_and_nothing_is_written(case, data, tmp_path
 
 def _run_cli(args: list[str], **kw) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "trainer.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "trainer.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kw,
+    )
 
 
 def test_sigterm_cancels_cleanly(data, tmp_path):
@@ -161,10 +211,30 @@ def test_torchrun_two_processes_gloo(data, tmp_path):
     out = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "trainer.cli", "--data", str(data), "--init", "bignet", "--epochs", "1",
-         "--holdout-frac", "0.4", "--out", str(out)],
-        capture_output=True, text=True, timeout=240, env=env,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "trainer.cli",
+            "--data",
+            str(data),
+            "--init",
+            "bignet",
+            "--epochs",
+            "1",
+            "--holdout-frac",
+            "0.4",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     events = events_of(proc.stdout)

@@ -83,10 +83,12 @@ def test_project_source_uses_confirmed_identities(project, two_cameras):
     by_name = {Path(c.rel_path).name: c.id for c in crops}
     # Person 0 and 1 confirmed across cameras; one "different" decision.
     for p in (0, 1):
-        project.decisions.record(by_name[f"p00{p}_v0_s1.jpg"], by_name[f"p00{p}_v0_s2.jpg"], "same",
-                                 operator="t")
-        project.decisions.record(by_name[f"p00{p}_v0_s1.jpg"], by_name[f"p00{p}_v1_s2.jpg"], "same",
-                                 operator="t")
+        project.decisions.record(
+            by_name[f"p00{p}_v0_s1.jpg"], by_name[f"p00{p}_v0_s2.jpg"], "same", operator="t"
+        )
+        project.decisions.record(
+            by_name[f"p00{p}_v0_s1.jpg"], by_name[f"p00{p}_v1_s2.jpg"], "same", operator="t"
+        )
     project.decisions.record(by_name["p000_v0_s1.jpg"], by_name["p001_v0_s2.jpg"], "different", operator="t")
     path = project.path
     ts = from_project(path)

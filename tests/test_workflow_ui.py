@@ -89,10 +89,13 @@ def test_end_to_end_review_identities_undo_export(qtbot, window, tmp_path, two_c
     from reid_desktop.ui.model_actions import export_job
 
     out = tmp_path / "market"
-    w.run_job("Exporting identities",
-              lambda t: export_job(w.project.path, {"out_dir": out, "test_ratio": 0.0, "seed": 0,
-                                                    "overwrite": False}, t),
-              w.model_actions._exported)
+    w.run_job(
+        "Exporting identities",
+        lambda t: export_job(
+            w.project.path, {"out_dir": out, "test_ratio": 0.0, "seed": 0, "overwrite": False}, t
+        ),
+        w.model_actions._exported,
+    )
     wait_idle(qtbot, w)
     files = sorted(p.name for p in (out / "bounding_box_train").iterdir())
     assert len(files) == sum(len(r.crops) for r in w.identities.model.rows())
@@ -165,8 +168,10 @@ def test_finetune_dialog_replays_recorded_events(qtbot, window, tmp_path):
 
 def test_training_monitor_on_error_and_cancel():
     m = TrainingMonitor()
-    m.feed('{"v": 1, "event": "error", "t": 1.0, "message": "cancelled; nothing was written", '
-           '"cancelled": true}\nnot json\n')
+    m.feed(
+        '{"v": 1, "event": "error", "t": 1.0, "message": "cancelled; nothing was written", '
+        '"cancelled": true}\nnot json\n'
+    )
     assert m.finished and m.cancelled and m.error.startswith("cancelled")
     m2 = TrainingMonitor()
     m2.feed('{"event": "eval", "epoch": 1}\n')  # malformed events are counted, not fatal

@@ -1,7 +1,8 @@
 """`reid-train`: fine-tune an encoder on labelled crops; JSON-lines events on stdout.
 
 Writes DIR/encoder.onnx (encoder contract, parity-checked), DIR/checkpoint.pt (to continue from),
-DIR/metrics.json and DIR/holdout.csv (the held-out crops, for `reid eval --gt`). Everything is built in a temporary folder beside DIR and renamed at the end,
+DIR/metrics.json and DIR/holdout.csv (the held-out crops, for `reid eval --gt`).
+Everything is built in a temporary folder beside DIR and renamed at the end,
 so a failed or cancelled run leaves nothing half-written.
 """
 
@@ -40,8 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--gt", type=Path, help="ground-truth CSV (default DATA/ground_truth.csv)")
     src.add_argument("--layout", choices=["market"], help="DATA is a Market-1501 folder")
     src.add_argument("--project", type=Path, help="a .reidproj: its confirmed identities")
-    ap.add_argument("--init", default="default",
-                    help="default | MODEL.onnx (with its companion .pt) | CHECKPOINT.pt | " + " | ".join(BACKBONES))
+    ap.add_argument(
+        "--init",
+        default="default",
+        help="default | MODEL.onnx (with its companion .pt) | CHECKPOINT.pt | " + " | ".join(BACKBONES),
+    )
     ap.add_argument("--weights", type=Path, help="ImageNet/torchreid weights for a bare backbone --init")
     ap.add_argument("--recipe", choices=sorted(RECIPES), default="baseline")
     budget = ap.add_mutually_exclusive_group()
@@ -51,11 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
-                    help="bfloat16 autocast; auto = on where the CPU has native bf16 (measured 1.6x "
-                    "faster per step here, bench/bench_cpu_modes.py), off on GPU (AMP fp16 is used)")
-    ap.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
-                    help="channels-last memory format; auto = on (1.7x faster on CPU here)")
+    ap.add_argument(
+        "--bf16",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="bfloat16 autocast; auto = on where the CPU has native bf16 (measured 1.6x "
+        "faster per step here, bench/bench_cpu_modes.py), off on GPU (AMP fp16 is used)",
+    )
+    ap.add_argument(
+        "--channels-last",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="channels-last memory format; auto = on (1.7x faster on CPU here)",
+    )
     ap.add_argument("--drop-singletons", action="store_true", help="ignore identities with one crop")
     ap.add_argument("-v", "--verbose", action="store_true")
     return ap
@@ -87,8 +99,10 @@ def load_init(args: argparse.Namespace):
     if init == "default":
         path = resource("models", "default-mnv2.pt")
         if not path.is_file():
-            raise TrainError(f"the default encoder's checkpoint {path} is missing; run `make run` or "
-                             "`make default-encoder` to build it")
+            raise TrainError(
+                f"the default encoder's checkpoint {path} is missing; run `make run` or "
+                "`make default-encoder` to build it"
+            )
     else:
         path = Path(init)
         if path.suffix == ".onnx":
@@ -97,8 +111,10 @@ def load_init(args: argparse.Namespace):
             if not path.is_file():
                 raise TrainError(f"--init model {path} does not exist")
             if not found:
-                raise TrainError(f"{path.name} has no companion checkpoint ({companions[0].name}); only "
-                                 "models exported by reid-train can be fine-tuned further")
+                raise TrainError(
+                    f"{path.name} has no companion checkpoint ({companions[0].name}); only "
+                    "models exported by reid-train can be fine-tuned further"
+                )
             path = found[0]
     try:
         model = load_checkpoint(path)
@@ -147,10 +163,20 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
     dist = Dist(device)
     recipe = RECIPES[args.recipe]
     if dist.is_main:
-        events.emit("start", recipe=recipe.name, data=ts.description, init=init_desc, device=device,
-                    seed=args.seed, epochs=args.epochs, minutes=args.minutes,
-                    train_ids=len({s.pid for s in train_items}), train_crops=len(train_items),
-                    holdout_ids=len({s.pid for s in hold}), holdout_crops=len(hold))
+        events.emit(
+            "start",
+            recipe=recipe.name,
+            data=ts.description,
+            init=init_desc,
+            device=device,
+            seed=args.seed,
+            epochs=args.epochs,
+            minutes=args.minutes,
+            train_ids=len({s.pid for s in train_items}),
+            train_crops=len(train_items),
+            holdout_ids=len({s.pid for s in hold}),
+            holdout_crops=len(hold),
+        )
     tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
     try:
         bf16 = args.bf16 == "on" or (args.bf16 == "auto" and device == "cpu" and _native_bf16())
@@ -166,21 +192,43 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         from .export import parity_of
 
         parity = torch.from_numpy(app_tensor(hold[:8], pre))
-        prov = {"trainer": "reid-train", "recipe": recipe.name, "data": ts.description, "init": init_desc,
-                "seed": args.seed, "before": result["before"], "after": result["after"],
-                "best_epoch": result["best_epoch"]}
+        prov = {
+            "trainer": "reid-train",
+            "recipe": recipe.name,
+            "data": ts.description,
+            "init": init_desc,
+            "seed": args.seed,
+            "before": result["before"],
+            "after": result["after"],
+            "best_epoch": result["best_epoch"],
+        }
         onnx_path = export_onnx(model.cpu(), tmp / "encoder.onnx", pre, prov, parity_images=parity)
         os.replace(onnx_path.with_suffix(".pt"), tmp / "checkpoint.pt")
         (tmp / "best_state.pt").unlink()
-        metrics = {"recipe": recipe.name, "data": ts.description, "init": init_desc, "seed": args.seed,
-                   "holdout_identities": sorted({s.pid for s in hold}), **result}
+        metrics = {
+            "recipe": recipe.name,
+            "data": ts.description,
+            "init": init_desc,
+            "seed": args.seed,
+            "holdout_identities": sorted({s.pid for s in hold}),
+            **result,
+        }
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
         write_holdout_csv(tmp / "holdout.csv", hold)
         os.replace(tmp, args.out)
-        events.emit("export", path=str(args.out / "encoder.onnx"),
-                    parity_cosine=parity_of(args.out / "encoder.onnx").get("cosine_min"))
-        events.emit("done", out=str(args.out), before=result["before"], after=result["after"],
-                    best_epoch=result["best_epoch"], seconds=round(result["seconds"], 1))
+        events.emit(
+            "export",
+            path=str(args.out / "encoder.onnx"),
+            parity_cosine=parity_of(args.out / "encoder.onnx").get("cosine_min"),
+        )
+        events.emit(
+            "done",
+            out=str(args.out),
+            before=result["before"],
+            after=result["after"],
+            best_epoch=result["best_epoch"],
+            seconds=round(result["seconds"], 1),
+        )
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -205,8 +253,11 @@ def _terminate(signum, frame):  # QProcess.terminate() sends SIGTERM: treat it a
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     signal.signal(signal.SIGTERM, _terminate)
     # Under torchrun only rank 0 speaks on stdout; other ranks' events go to stderr.
     events = EventWriter(sys.stdout if os.environ.get("RANK", "0") == "0" else sys.stderr)

@@ -18,16 +18,18 @@ from reid_desktop.core.preprocess import to_tensor
 
 def train_transform(p: Preprocess, *, erase: float = 0.5) -> T.Compose:
     pad = max(4, p.height // 25)
-    return T.Compose([
-        T.ToImage(),
-        T.Resize((p.height, p.width), antialias=True),
-        T.RandomHorizontalFlip(),
-        T.Pad(pad, padding_mode="edge"),
-        T.RandomCrop((p.height, p.width)),
-        T.ToDtype(torch.float32, scale=False),
-        _Normalise(p),
-        T.RandomErasing(p=erase, value=0.0),
-    ])
+    return T.Compose(
+        [
+            T.ToImage(),
+            T.Resize((p.height, p.width), antialias=True),
+            T.RandomHorizontalFlip(),
+            T.Pad(pad, padding_mode="edge"),
+            T.RandomCrop((p.height, p.width)),
+            T.ToDtype(torch.float32, scale=False),
+            _Normalise(p),
+            T.RandomErasing(p=erase, value=0.0),
+        ]
+    )
 
 
 def app_tensor(items: list[Labelled], p: Preprocess):
@@ -55,8 +57,9 @@ class _Normalise(torch.nn.Module):
 class CropDataset(Dataset):
     """(image tensor, label index, camera index) per crop; images decoded robustly."""
 
-    def __init__(self, samples: list[Labelled], transform, labels: dict[str, int] | None = None,
-                 views: int = 1) -> None:
+    def __init__(
+        self, samples: list[Labelled], transform, labels: dict[str, int] | None = None, views: int = 1
+    ) -> None:
         self.samples = samples
         self.transform = transform
         self.views = views  # 2: a second, independently augmented view (MoCo key encoder input)

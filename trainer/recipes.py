@@ -45,8 +45,9 @@ class Recipe:
 
 RECIPES = {
     "baseline": Recipe("baseline", "CE + batch-hard triplet"),
-    "contrastive": Recipe("contrastive", "CE + supervised MoCo InfoNCE + person structure (method A)",
-                          two_views=True),
+    "contrastive": Recipe(
+        "contrastive", "CE + supervised MoCo InfoNCE + person structure (method A)", two_views=True
+    ),
     "inherent": Recipe("inherent", "softmax + compact − scatter inherent code (method B)"),
     "cosine-slice": Recipe("cosine-slice", "cosine softmax on global and stripe slices (method C)"),
 }
@@ -70,8 +71,12 @@ class RecipeLoss(nn.Module):
             self.cos_global = CosineSoftmax(feat_dim, num_classes)
             self.cos_stripe = CosineSoftmax(stripe_dim, num_classes)
 
-    def forward(self, out: dict[str, torch.Tensor], labels: torch.Tensor,
-                key_out: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self,
+        out: dict[str, torch.Tensor],
+        labels: torch.Tensor,
+        key_out: dict[str, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         name = self.recipe.name
         terms: dict[str, torch.Tensor] = {}
         if name == "baseline":
@@ -81,8 +86,9 @@ class RecipeLoss(nn.Module):
             assert key_out is not None
             terms["ce"] = self.ce(out["logits"], labels)
             k_pos = key_out["proj"].detach()
-            terms["infonce"] = 0.5 * self.supcon(out["proj"], k_pos, labels, self.queue.keys,
-                                                 self.queue.labels)
+            terms["infonce"] = 0.5 * self.supcon(
+                out["proj"], k_pos, labels, self.queue.keys, self.queue.labels
+            )
             terms["structure"] = self.structure(out["stripes"], labels)
             terms["triplet"] = 0.5 * self.triplet(out["global"], labels)
             self.queue.enqueue(k_pos, labels)

@@ -45,8 +45,11 @@ class Preprocess:
         try:
             d = json.loads(text)
             p = cls(
-                height=int(d["height"]), width=int(d["width"]), rgb=bool(d["rgb"]),
-                scale=float(d["scale"]), mean=tuple(float(x) for x in d["mean"]),
+                height=int(d["height"]),
+                width=int(d["width"]),
+                rgb=bool(d["rgb"]),
+                scale=float(d["scale"]),
+                mean=tuple(float(x) for x in d["mean"]),
                 std=tuple(float(x) for x in d["std"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -71,10 +74,15 @@ class Outputs:
     dynamic_batch: bool = True
 
     def to_json(self) -> str:
-        return json.dumps({
-            "global": self.global_name, "map": self.map_name, "stripes": self.stripes_name,
-            "batch": "dynamic" if self.dynamic_batch else "fixed",
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "global": self.global_name,
+                "map": self.map_name,
+                "stripes": self.stripes_name,
+                "batch": "dynamic" if self.dynamic_batch else "fixed",
+            },
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Outputs:

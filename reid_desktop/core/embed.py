@@ -52,13 +52,15 @@ def _decode(items: list[tuple[int, Path]]) -> list[tuple[int, Image.Image | None
     return out
 
 
-def embed_project(project: Project, model_id: int, encoder: Encoder, cancel: CancelToken | None = None,
-                  batch_size: int = 32) -> Job[EmbedReport]:
+def embed_project(
+    project: Project, model_id: int, encoder: Encoder, cancel: CancelToken | None = None, batch_size: int = 32
+) -> Job[EmbedReport]:
     cancel = cancel or CancelToken()
     t0 = time.perf_counter()
     missing = project.embeddings.missing_crop_ids(model_id)
-    report = EmbedReport(model_id, already=project.crops.count() - len(missing),
-                         provider=encoder.provider_label)
+    report = EmbedReport(
+        model_id, already=project.crops.count() - len(missing), provider=encoder.provider_label
+    )
     paths = crop_paths(project, missing)
     todo = [(cid, paths[cid]) for cid in missing if cid in paths]
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
@@ -88,8 +90,11 @@ def embed_project(project: Project, model_id: int, encoder: Encoder, cancel: Can
                 done = report.encoded + len(report.failed)
                 elapsed = time.perf_counter() - t0
                 rate = report.encoded / elapsed if elapsed else 0
-                yield Progress(done, total, f"Embedded {done:,}/{total:,} crops · {rate:,.0f}/s · "
-                                            f"{encoder.provider_label}")
+                yield Progress(
+                    done,
+                    total,
+                    f"Embedded {done:,}/{total:,} crops · {rate:,.0f}/s · {encoder.provider_label}",
+                )
         except Cancelled:
             for f in pending:
                 f.cancel()

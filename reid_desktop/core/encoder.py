@@ -78,8 +78,14 @@ class Encoder:
     notes: list[str] = field(default_factory=list)  # things the user should be told
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, stripes: int = DEFAULT_STRIPES,
-             providers: list[str] | None = None, threads: int | None = None) -> Encoder:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        stripes: int = DEFAULT_STRIPES,
+        providers: list[str] | None = None,
+        threads: int | None = None,
+    ) -> Encoder:
         p = Path(path)
         if not p.is_file():
             raise ContractError(f"model file {p} does not exist")
@@ -89,16 +95,20 @@ class Encoder:
         installed = set(ort.get_available_providers())
         for i, provider in enumerate(wanted):
             if provider not in installed:
-                notes.append(f"{PROVIDER_LABELS.get(provider, provider)} is not available in this "
-                             "onnxruntime build; falling back")
+                notes.append(
+                    f"{PROVIDER_LABELS.get(provider, provider)} is not available in this "
+                    "onnxruntime build; falling back"
+                )
                 continue
             try:
                 session = ort.InferenceSession(str(p), _session_options(threads), providers=[provider])
             except Exception as exc:  # a GPU provider can fail for driver reasons
                 if provider == "CPUExecutionProvider":
                     raise ContractError(f"onnxruntime cannot load {p.name}: {exc}") from None
-                notes.append(f"{PROVIDER_LABELS.get(provider, provider)} failed to initialise "
-                             f"({str(exc).splitlines()[0][:160]}); falling back")
+                notes.append(
+                    f"{PROVIDER_LABELS.get(provider, provider)} failed to initialise "
+                    f"({str(exc).splitlines()[0][:160]}); falling back"
+                )
                 continue
             if session.get_providers()[0] != provider and i + 1 < len(wanted):
                 notes.append(f"{PROVIDER_LABELS.get(provider, provider)} is not usable here; falling back")
@@ -115,7 +125,9 @@ class Encoder:
                 raise ContractError(f"{p.name} declares output {needed!r} but the graph has no such output")
         enc = cls(p, session, info, stripes, notes)
         if info.outputs.map_name:
-            h = session.get_outputs()[[o.name for o in session.get_outputs()].index(info.outputs.map_name)].shape[2]
+            h = session.get_outputs()[
+                [o.name for o in session.get_outputs()].index(info.outputs.map_name)
+            ].shape[2]
             if isinstance(h, int) and h < stripes:
                 enc.notes.append(f"the feature map has only {h} rows; using {h} stripes instead of {stripes}")
         elif not info.outputs.stripes_name:

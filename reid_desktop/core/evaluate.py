@@ -40,8 +40,12 @@ class EvalResult:
     crops: int
 
     def as_dict(self) -> dict:
-        return {**self.metrics.as_dict(), "provider": self.provider, "protocol": self.protocol,
-                "crops": self.crops}
+        return {
+            **self.metrics.as_dict(),
+            "provider": self.provider,
+            "protocol": self.protocol,
+            "crops": self.crops,
+        }
 
 
 def read_ground_truth(data_dir: Path, gt: Path) -> list[Labelled]:
@@ -71,8 +75,9 @@ def read_market(data_dir: Path, sub: str) -> list[Labelled]:
     return out
 
 
-def encode_labelled(encoder: Encoder, items: list[Labelled], cancel: CancelToken,
-                    batch: int = 32, label: str = "") -> Job[np.ndarray]:
+def encode_labelled(
+    encoder: Encoder, items: list[Labelled], cancel: CancelToken, batch: int = 32, label: str = ""
+) -> Job[np.ndarray]:
     feats = []
     for i in range(0, len(items), batch):
         cancel.raise_if_cancelled()
@@ -96,12 +101,24 @@ def _score(qf, gf, q: list[Labelled], g: list[Labelled], rerank: bool) -> Retrie
     d = _dist(qf, gf)
     if rerank:
         d = k_reciprocal(d, _dist(qf, qf), _dist(gf, gf))
-    return evaluate(d, np.array([x.pid for x in q]), np.array([x.pid for x in g]),
-                    np.array([x.camera for x in q]), np.array([x.camera for x in g]))
+    return evaluate(
+        d,
+        np.array([x.pid for x in q]),
+        np.array([x.pid for x in g]),
+        np.array([x.camera for x in q]),
+        np.array([x.camera for x in g]),
+    )
 
 
-def evaluate_encoder(encoder: Encoder, data_dir: Path, *, gt: Path | None = None, layout: str | None = None,
-                     rerank: bool = False, cancel: CancelToken | None = None) -> Job[EvalResult]:
+def evaluate_encoder(
+    encoder: Encoder,
+    data_dir: Path,
+    *,
+    gt: Path | None = None,
+    layout: str | None = None,
+    rerank: bool = False,
+    cancel: CancelToken | None = None,
+) -> Job[EvalResult]:
     cancel = cancel or CancelToken()
     if layout == "market":
         q, g = read_market(data_dir, "query"), read_market(data_dir, "bounding_box_test")
@@ -117,8 +134,9 @@ def evaluate_encoder(encoder: Encoder, data_dir: Path, *, gt: Path | None = None
     return EvalResult(metrics, encoder.provider_label, protocol, len(items))
 
 
-def protocol_metrics(feats: np.ndarray, items: list[Labelled], rerank: bool = False
-                     ) -> tuple[RetrievalMetrics, str]:
+def protocol_metrics(
+    feats: np.ndarray, items: list[Labelled], rerank: bool = False
+) -> tuple[RetrievalMetrics, str]:
     """Metrics of L2-normalised features of labelled crops: two cameras → both directions averaged;
     more → every crop against all others. Shared by `reid eval` and the trainer's hold-out."""
     cams = sorted({x.camera for x in items})
@@ -127,10 +145,8 @@ def protocol_metrics(feats: np.ndarray, items: list[Labelled], rerank: bool = Fa
         for a, b in ((cams[0], cams[1]), (cams[1], cams[0])):
             qi = [i for i, x in enumerate(items) if x.camera == a]
             gi = [i for i, x in enumerate(items) if x.camera == b]
-            parts.append(_score(feats[qi], feats[gi], [items[i] for i in qi], [items[i] for i in gi],
-                                rerank))
+            parts.append(_score(feats[qi], feats[gi], [items[i] for i in qi], [items[i] for i in gi], rerank))
         return average(parts), "two-camera both directions"
     if len(cams) < 2:
         raise ValueError("evaluation needs crops from at least two cameras")
     return _score(feats, feats, items, items, rerank), "all-vs-all cross-camera"
-

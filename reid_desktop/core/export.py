@@ -59,7 +59,14 @@ TRAIN_DIR, TEST_DIR, QUERY_DIR = "bounding_box_train", "bounding_box_test", "que
 SPLIT_DIRS = {"train": TRAIN_DIR, "gallery": TEST_DIR, "query": QUERY_DIR}
 CSV_NAME, DECISIONS_NAME = "identities.csv", "decisions.json"
 CSV_COLUMNS = (
-    "file", "split", "person_id", "identity_name", "identity_notes", "camera", "source_path", "crop_id",
+    "file",
+    "split",
+    "person_id",
+    "identity_name",
+    "identity_notes",
+    "camera",
+    "source_path",
+    "crop_id",
 )
 JPEG_QUALITY = 95
 DECISIONS_FORMAT = "reid-desktop-decisions"
@@ -80,8 +87,10 @@ class ExportConflict(ExportError):
     def __init__(self, paths: Iterable[Path]) -> None:
         self.paths = sorted(paths)
         shown = ", ".join(str(p) for p in self.paths[:3]) + (" ..." if len(self.paths) > 3 else "")
-        super().__init__(f"{len(self.paths)} file(s) of the export already exist ({shown}); "
-                         "choose an empty folder or allow overwriting")
+        super().__init__(
+            f"{len(self.paths)} file(s) of the export already exist ({shown}); "
+            "choose an empty folder or allow overwriting"
+        )
 
 
 @dataclass(frozen=True)
@@ -159,8 +168,10 @@ def _check_out_dir(out_dir: Path, camera_roots: Iterable[str]) -> None:
     for root in camera_roots:
         r = Path(root).resolve()
         # Writing into a camera folder would re-ingest the copies, or overwrite/remove originals.
-        if here == r or here.is_relative_to(r) or any(
-            r.is_relative_to(here / d) for d in SPLIT_DIRS.values()
+        if (
+            here == r
+            or here.is_relative_to(r)
+            or any(r.is_relative_to(here / d) for d in SPLIT_DIRS.values())
         ):
             raise ExportError(f"{out_dir} overlaps the camera folder {r}; choose a folder outside it")
 
@@ -235,10 +246,18 @@ def _build(project: Project, out_dir: Path, test_ratio: float, seed: int) -> tup
                 queried.add(crop.camera_id)
             else:
                 split = "gallery"
-            items.append(_Item(
-                crop, roots[crop.camera_id] / crop.rel_path, out_dir / SPLIT_DIRS[split] / fname, split,
-                pid, cam_name[crop.camera_id], name, notes,
-            ))
+            items.append(
+                _Item(
+                    crop,
+                    roots[crop.camera_id] / crop.rel_path,
+                    out_dir / SPLIT_DIRS[split] / fname,
+                    split,
+                    pid,
+                    cam_name[crop.camera_id],
+                    name,
+                    notes,
+                )
+            )
 
     targets = {it.target for it in items} | {out_dir / CSV_NAME, out_dir / DECISIONS_NAME}
     existing = {t for t in targets if t.exists()}
@@ -246,13 +265,25 @@ def _build(project: Project, out_dir: Path, test_ratio: float, seed: int) -> tup
     for d in SPLIT_DIRS.values():
         folder = out_dir / d
         if folder.is_dir():
-            stale += [p for p in folder.iterdir()
-                      if p not in targets and is_image_name(p.name) and parse_market(p.name) and p.is_file()]
+            stale += [
+                p
+                for p in folder.iterdir()
+                if p not in targets and is_image_name(p.name) and parse_market(p.name) and p.is_file()
+            ]
     counts = defaultdict(int, {s: sum(it.split == s for it in items) for s in SPLIT_DIRS})
     plan = ExportPlan(
-        out_dir=out_dir, identities=n, crops=len(items), train_ids=n - n_test, test_ids=n_test,
-        query=counts["query"], gallery=counts["gallery"], conflicts=sorted(existing | set(stale)),
-        train=counts["train"], missing=missing, contradicted=contradicted, too_small=too_small,
+        out_dir=out_dir,
+        identities=n,
+        crops=len(items),
+        train_ids=n - n_test,
+        test_ids=n_test,
+        query=counts["query"],
+        gallery=counts["gallery"],
+        conflicts=sorted(existing | set(stale)),
+        train=counts["train"],
+        missing=missing,
+        contradicted=contradicted,
+        too_small=too_small,
         stale=sorted(stale),
     )
     return plan, items
@@ -300,10 +331,18 @@ def _csv_bytes(out_dir: Path, items: list[_Item]) -> bytes:
     w = csv.writer(buf, quoting=csv.QUOTE_MINIMAL)
     w.writerow(CSV_COLUMNS)
     for it in items:
-        w.writerow([
-            it.target.relative_to(out_dir).as_posix(), it.split, f"{it.pid:04d}", _neutralise(it.name),
-            _neutralise(it.notes), _neutralise(it.camera), _neutralise(str(it.source)), it.crop.id,
-        ])
+        w.writerow(
+            [
+                it.target.relative_to(out_dir).as_posix(),
+                it.split,
+                f"{it.pid:04d}",
+                _neutralise(it.name),
+                _neutralise(it.notes),
+                _neutralise(it.camera),
+                _neutralise(str(it.source)),
+                it.crop.id,
+            ]
+        )
     return buf.getvalue().encode("utf-8", "backslashreplace")  # see _decisions_bytes
 
 
@@ -326,19 +365,31 @@ def _decisions_bytes(project: Project, out_dir: Path, items: list[_Item]) -> byt
     rows: list[dict[str, Any]] = []
     for d in project.decisions.history():
         score = d.score if d.score is None or math.isfinite(d.score) else None  # JSON has no NaN
-        rows.append({
-            "id": d.id,
-            "query_crop_id": d.query_crop_id, "query_path": paths.get(d.query_crop_id),
-            "query_export": exported.get(d.query_crop_id),
-            "candidate_crop_id": d.candidate_crop_id, "candidate_path": paths.get(d.candidate_crop_id),
-            "candidate_export": exported.get(d.candidate_crop_id),
-            "verdict": d.verdict, "score": score, "model_id": d.model_id,
-            "model_name": models.get(d.model_id) if d.model_id is not None else None,
-            "operator": d.operator, "created_at": d.created_at, "voids_id": d.voids_id,
-            "active": d.id in active,
-        })
-    doc = {"format": DECISIONS_FORMAT, "version": DECISIONS_VERSION, "exported_at": utc_now(),
-           "decisions": rows}
+        rows.append(
+            {
+                "id": d.id,
+                "query_crop_id": d.query_crop_id,
+                "query_path": paths.get(d.query_crop_id),
+                "query_export": exported.get(d.query_crop_id),
+                "candidate_crop_id": d.candidate_crop_id,
+                "candidate_path": paths.get(d.candidate_crop_id),
+                "candidate_export": exported.get(d.candidate_crop_id),
+                "verdict": d.verdict,
+                "score": score,
+                "model_id": d.model_id,
+                "model_name": models.get(d.model_id) if d.model_id is not None else None,
+                "operator": d.operator,
+                "created_at": d.created_at,
+                "voids_id": d.voids_id,
+                "active": d.id in active,
+            }
+        )
+    doc = {
+        "format": DECISIONS_FORMAT,
+        "version": DECISIONS_VERSION,
+        "exported_at": utc_now(),
+        "decisions": rows,
+    }
     # A non-UTF-8 file name (surrogate-escaped by Python) becomes a JSON \udcXX escape, not bad bytes.
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
 
@@ -370,8 +421,17 @@ def export_market(
         raise ExportConflict(plan.conflicts)
 
     csv_path, json_path = out_dir / CSV_NAME, out_dir / DECISIONS_NAME
-    report = ExportReport(out_dir, 0, 0, csv_path, json_path, False, missing=plan.missing,
-                          contradicted=plan.contradicted, too_small=plan.too_small)
+    report = ExportReport(
+        out_dir,
+        0,
+        0,
+        csv_path,
+        json_path,
+        False,
+        missing=plan.missing,
+        contradicted=plan.contradicted,
+        too_small=plan.too_small,
+    )
     for path in [*plan.stale, csv_path, json_path] if overwrite else []:
         if path.exists():
             path.unlink()
@@ -405,6 +465,12 @@ def export_market(
     report.written = len(written)
     report.identities = len({it.pid for it in written})
     report.seconds = time.perf_counter() - t0
-    log.info("export to %s: %d images of %d identities%s in %.1fs", out_dir, report.written,
-             report.identities, " (cancelled)" if report.cancelled else "", report.seconds)
+    log.info(
+        "export to %s: %d images of %d identities%s in %.1fs",
+        out_dir,
+        report.written,
+        report.identities,
+        " (cancelled)" if report.cancelled else "",
+        report.seconds,
+    )
     return report

@@ -39,12 +39,17 @@ def identity_rows(project: Project) -> list[IdentityRow]:
         votes = Counter(member_of[c] for c in members if c in member_of)
         sid = votes.most_common(1)[0][0] if votes else None
         ident = stored.get(sid) if sid is not None else None
-        rows.append(IdentityRow(
-            key=min(members), crops=tuple(members),
-            cameras=dict(Counter(crop_cam[c] for c in members if c in crop_cam)),
-            name=ident.name if ident else "", notes=ident.notes if ident else "",
-            stored_id=ident.id if ident else None, contradictions=bad.get(root, 0),
-        ))
+        rows.append(
+            IdentityRow(
+                key=min(members),
+                crops=tuple(members),
+                cameras=dict(Counter(crop_cam[c] for c in members if c in crop_cam)),
+                name=ident.name if ident else "",
+                notes=ident.notes if ident else "",
+                stored_id=ident.id if ident else None,
+                contradictions=bad.get(root, 0),
+            )
+        )
     return sorted(rows, key=lambda r: r.key)
 
 
@@ -63,8 +68,11 @@ def save_name(project: Project, row: IdentityRow, name: str, notes: str) -> int:
 
 def links_within(project: Project, row: IdentityRow) -> list[Decision]:
     members = set(row.crops)
-    return [d for d in project.decisions.active() if d.verdict == "same"
-            and d.query_crop_id in members and d.candidate_crop_id in members]
+    return [
+        d
+        for d in project.decisions.active()
+        if d.verdict == "same" and d.query_crop_id in members and d.candidate_crop_id in members
+    ]
 
 
 def merge(project: Project, a: IdentityRow, b: IdentityRow, operator: str) -> Decision:
@@ -75,8 +83,10 @@ def merge(project: Project, a: IdentityRow, b: IdentityRow, operator: str) -> De
         ca, cb = links.component(a.key), links.component(b.key)
         for x, y in links.different:
             if {links.component(x), links.component(y)} == {ca, cb}:
-                raise ValueError(f"crop {x} and crop {y} were declared different; merging "
-                                 f"{a.label} and {b.label} would make them one person")
+                raise ValueError(
+                    f"crop {x} and crop {y} were declared different; merging "
+                    f"{a.label} and {b.label} would make them one person"
+                )
     return project.decisions.record(a.key, b.key, "same", operator=operator)
 
 

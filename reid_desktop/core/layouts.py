@@ -33,9 +33,7 @@ def parse_market(name: str) -> NameInfo | None:
     m = MARKET_RE.match(name)
     if not m:
         return None
-    return NameInfo(
-        camera=f"c{int(m['cam'])}", frame=int(m["frame"]), gt_person=str(int(m["pid"]))
-    )
+    return NameInfo(camera=f"c{int(m['cam'])}", frame=int(m["frame"]), gt_person=str(int(m["pid"])))
 
 
 def parse_generic(name: str) -> NameInfo:

@@ -70,7 +70,7 @@ class LinkGraph:
         return self._forbidden
 
     def contradictions(self) -> list[tuple[int, int]]:
-        """"different" pairs that "same" decisions have since joined into one identity."""
+        """ "different" pairs that "same" decisions have since joined into one identity."""
         return [(x, y) for x, y in self.different if self.uf.find(x) == self.uf.find(y)]
 
     def components(self) -> dict[int, list[int]]:

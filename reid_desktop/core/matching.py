@@ -28,8 +28,9 @@ class Candidate:
 class GalleryIndex:
     """All embeddings of one model, normalised, in memory. Build with `from_project`."""
 
-    def __init__(self, crop_ids: np.ndarray, cameras: np.ndarray, glob: np.ndarray,
-                 stripes: np.ndarray | None) -> None:
+    def __init__(
+        self, crop_ids: np.ndarray, cameras: np.ndarray, glob: np.ndarray, stripes: np.ndarray | None
+    ) -> None:
         self.crop_ids = np.asarray(crop_ids, dtype=np.int64)
         self.cameras = np.asarray(cameras, dtype=np.int64)
         self.feats = l2n(np.asarray(glob, dtype=np.float32))
@@ -78,7 +79,9 @@ class GalleryIndex:
             raise ValueError("this model has no stripe features")
         return self.stripes[self.row(a)] @ self.stripes[self.row(b)].T
 
-    def cross_camera_topk(self, k: int, block: int = 2048, sample: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    def cross_camera_topk(
+        self, k: int, block: int = 2048, sample: int = 512
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k other-camera neighbours of every row: (N×k row indices, N×k scores; -inf where a
         row has fewer than k), blocked so memory stays at block×N.
 
@@ -94,9 +97,14 @@ class GalleryIndex:
         # Work in camera order: a row's own-camera columns are then one contiguous slice to mask.
         perm = np.argsort(self.cameras, kind="stable")
         feats, cams = self.feats[perm], self.cameras[perm]
-        bounds = {c: (lo, hi) for c, lo, hi in zip(*np.unique(cams, return_index=True),
-                                                   np.append(np.unique(cams, return_index=True)[1][1:], n),
-                                                   strict=True)}
+        bounds = {
+            c: (lo, hi)
+            for c, lo, hi in zip(
+                *np.unique(cams, return_index=True),
+                np.append(np.unique(cams, return_index=True)[1][1:], n),
+                strict=True,
+            )
+        }
         cols = np.random.default_rng(0).choice(n, size=min(sample, n), replace=False)
         for start in range(0, n, block):
             stop = min(start + block, n)

@@ -57,8 +57,12 @@ class ImportReport:
 
 
 def import_model(
-    src: Path, dst: Path, preprocess: Preprocess | None = None, *,
-    probe_images: list[Path] | None = None, overwrite: bool = False,
+    src: Path,
+    dst: Path,
+    preprocess: Preprocess | None = None,
+    *,
+    probe_images: list[Path] | None = None,
+    overwrite: bool = False,
 ) -> ImportReport:
     src, dst = Path(src), Path(dst)
     _check_destination(src, dst, overwrite)
@@ -100,8 +104,14 @@ def import_model(
     digest = write_atomic(blob, dst, overwrite)
     log.info("imported %s → %s (map %s, batch %s)", src.name, dst, map_shape, "dynamic" if dynamic else "1")
     return ImportReport(
-        dst, info, inp.name, int(global_shape[1]),
-        tuple(int(d) for d in map_shape[1:]) if map_out else None, dynamic, digest, warnings,
+        dst,
+        info,
+        inp.name,
+        int(global_shape[1]),
+        tuple(int(d) for d in map_shape[1:]) if map_out else None,
+        dynamic,
+        digest,
+        warnings,
     )
 
 
@@ -206,8 +216,13 @@ def _inspect(model: onnx.ModelProto, input_name: str, x: np.ndarray):
         if not og.is_global_pool(cand, shapes[cand.map_name]):
             continue
         if not og.bypasses_pool(model.graph, cand, global_name):
-            log.info("feature map %r %s (input of %s, %d hops from the output)",
-                     cand.map_name, shapes[cand.map_name], cand.node.op_type, cand.depth)
+            log.info(
+                "feature map %r %s (input of %s, %d hops from the output)",
+                cand.map_name,
+                shapes[cand.map_name],
+                cand.node.op_type,
+                cand.depth,
+            )
             return global_name, g.shape, cand, shapes[cand.map_name]
     return global_name, g.shape, None, None
 
@@ -297,8 +312,14 @@ def write_atomic(blob: bytes, dst: Path, overwrite: bool) -> str:
 
 def describe(report: ImportReport) -> str:
     """One JSON line for logs and the CLI."""
-    return json.dumps({
-        "dst": str(report.dst), "input": report.input_name, "global_dim": report.global_dim,
-        "map_shape": report.map_shape, "dynamic_batch": report.dynamic_batch,
-        "sha256": report.sha256, "warnings": report.warnings,
-    })
+    return json.dumps(
+        {
+            "dst": str(report.dst),
+            "input": report.input_name,
+            "global_dim": report.global_dim,
+            "map_shape": report.map_shape,
+            "dynamic_batch": report.dynamic_batch,
+            "sha256": report.sha256,
+            "warnings": report.warnings,
+        }
+    )

@@ -54,7 +54,11 @@ def run_batched(sess, input_name: str, x: np.ndarray, dynamic: bool) -> list[np.
 
 
 def validate_outputs(
-    sess, input_name: str, probe: np.ndarray, expect: dict[str, tuple[int, ...]], dynamic: bool,
+    sess,
+    input_name: str,
+    probe: np.ndarray,
+    expect: dict[str, tuple[int, ...]],
+    dynamic: bool,
 ) -> list[np.ndarray]:
     """Outputs are as recorded, finite, and the first (global) one depends on the image."""
     names = [o.name for o in sess.get_outputs()]

@@ -21,8 +21,9 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def register_model(project: Project, path: str | os.PathLike[str], name: str | None = None,
-                   *, activate: bool = True) -> Model:
+def register_model(
+    project: Project, path: str | os.PathLike[str], name: str | None = None, *, activate: bool = True
+) -> Model:
     """Add a contract-complete ONNX file to the project (validated by loading it)."""
     p = Path(path).expanduser().absolute()
     enc = Encoder.load(p)  # raises ContractError with the reason when it is not usable

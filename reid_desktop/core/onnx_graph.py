@@ -71,8 +71,11 @@ def _structurally_pooling(graph: onnx.GraphProto, node: onnx.NodeProto) -> bool:
         weight = constant_array(graph, node.input[1]) if len(node.input) > 1 else None
         pads = attr(node, "pads", [0, 0, 0, 0])
         return (
-            weight is not None and weight.ndim == 4 and weight.shape[1] == 1
-            and attr(node, "group", 1) == weight.shape[0] and not any(pads)
+            weight is not None
+            and weight.ndim == 4
+            and weight.shape[1] == 1
+            and attr(node, "group", 1) == weight.shape[0]
+            and not any(pads)
             and attr(node, "auto_pad", b"NOTSET") in (b"NOTSET", b"VALID", "NOTSET", "VALID")
         )
     return False

@@ -34,7 +34,12 @@ ACTIVATIONS = "QUInt8"
 
 
 def quantize_int8(
-    src: Path, dst: Path, calibration_images: list[Path], *, max_images: int = 200, overwrite: bool = False,
+    src: Path,
+    dst: Path,
+    calibration_images: list[Path],
+    *,
+    max_images: int = 200,
+    overwrite: bool = False,
 ) -> Path:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -54,25 +59,35 @@ def quantize_int8(
         out = Path(tmp) / "int8.onnx"
         try:
             quantize_static(
-                str(fp32), str(out), _Reader(input_name, x, info.outputs.dynamic_batch),
-                quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
-                activation_type=getattr(QuantType, ACTIVATIONS), calibrate_method=CalibrationMethod.MinMax,
+                str(fp32),
+                str(out),
+                _Reader(input_name, x, info.outputs.dynamic_batch),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                activation_type=getattr(QuantType, ACTIVATIONS),
+                calibrate_method=CalibrationMethod.MinMax,
             )
         except Exception as exc:  # the quantiser raises bare Exceptions and ValueErrors alike
             raise ContractError(f"int8 quantisation failed ({type(exc).__name__}: {exc})") from None
         qmodel = onnx.load(str(out))
 
     cosine = _check(model, qmodel, input_name, x[:CHECK_IMAGES], info)
-    provenance = {**info.provenance, "quantized": QUANTIZED_TAG, "int8_calibration_images": len(x),
-                  "int8_mean_cosine_vs_fp32": round(cosine, 4)}
+    provenance = {
+        **info.provenance,
+        "quantized": QUANTIZED_TAG,
+        "int8_calibration_images": len(x),
+        "int8_mean_cosine_vs_fp32": round(cosine, 4),
+    }
     meta = {p.key: p.value for p in model.metadata_props}
     meta[KEY_PROVENANCE] = json.dumps(provenance, sort_keys=True)
     del qmodel.metadata_props[:]
     _drop_unused_domains(qmodel)
     onnx.helper.set_model_props(qmodel, meta)
     write_atomic(qmodel.SerializeToString(), dst, overwrite)
-    log.info("quantised %s → %s (%d calibration crops, mean cosine vs fp32 %.4f)",
-             src.name, dst, len(x), cosine)
+    log.info(
+        "quantised %s → %s (%d calibration crops, mean cosine vs fp32 %.4f)", src.name, dst, len(x), cosine
+    )
     return dst
 
 

@@ -25,8 +25,13 @@ class Pair:
     kind: str  # "mutual" or "uncertain"
 
 
-def build_queue(index: GalleryIndex, links: LinkGraph, *, k: int = 5,
-                calibrate: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Pair]:
+def build_queue(
+    index: GalleryIndex,
+    links: LinkGraph,
+    *,
+    k: int = 5,
+    calibrate: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[Pair]:
     if len(index) < 2:
         return []
     nn_idx, nn_val = index.cross_camera_topk(k)

@@ -36,8 +36,10 @@ def links_and_calibration(project: Project) -> tuple[LinkGraph, ScoreCalibrator]
     scored = [d for d in active if d.score is not None and d.verdict in ("same", "different")]
     cal = ScoreCalibrator()
     if scored:
-        cal.fit(np.array([d.score for d in scored], dtype=np.float64),
-                np.array([d.verdict == "same" for d in scored], dtype=np.int64))
+        cal.fit(
+            np.array([d.score for d in scored], dtype=np.float64),
+            np.array([d.verdict == "same" for d in scored], dtype=np.int64),
+        )
     return LinkGraph(active), cal
 
 
@@ -56,8 +58,16 @@ def prepare_queue(project: Project, model_id: int) -> tuple[GalleryIndex, list[P
 
 
 class ReviewSession:
-    def __init__(self, project: Project, model_id: int, operator: str, *, k: int = 10,
-                 index: GalleryIndex | None = None, queue: list[Pair] | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        model_id: int,
+        operator: str,
+        *,
+        k: int = 10,
+        index: GalleryIndex | None = None,
+        queue: list[Pair] | None = None,
+    ) -> None:
         self.project = project
         self.model_id = model_id
         self.operator = operator
@@ -101,8 +111,11 @@ class ReviewSession:
 
     def _open(self, p: Pair) -> bool:
         a, b = p.query, p.candidate
-        return (LinkGraph.key(a, b) not in self.links.decided and not self.links.linked(a, b)
-                and not self.links.forbidden(a, b))
+        return (
+            LinkGraph.key(a, b) not in self.links.decided
+            and not self.links.linked(a, b)
+            and not self.links.forbidden(a, b)
+        )
 
     def _skip_resolved(self) -> None:
         while self.pos < len(self.queue) and not self._open(self.queue[self.pos]):
@@ -140,16 +153,19 @@ class ReviewSession:
         ca, cb = self.links.component(query), self.links.component(candidate)
         for x, y in self.links.different:
             if {self.links.component(x), self.links.component(y)} == {ca, cb}:
-                return (f"crop {x} and crop {y} were declared different; joining crop {query} and "
-                        f"crop {candidate} would put them in one identity")
+                return (
+                    f"crop {x} and crop {y} were declared different; joining crop {query} and "
+                    f"crop {candidate} would put them in one identity"
+                )
         return "these identities were declared different"
 
     def decide(self, query: int, candidate: int, verdict: str) -> Decision:
         if verdict == "same" and (why := self.blocked_reason(query, candidate)):
             raise ValueError(why)
         score = float(self.index.scores(query)[self.index.row(candidate)]) if query in self.index else None
-        d = self.project.decisions.record(query, candidate, verdict, operator=self.operator, score=score,
-                                          model_id=self.model_id)
+        d = self.project.decisions.record(
+            query, candidate, verdict, operator=self.operator, score=score, model_id=self.model_id
+        )
         self.links.add(query, candidate, verdict)
         if verdict in ("same", "different") and score is not None:
             self._refit()  # scores become calibrated as soon as there are enough verdicts

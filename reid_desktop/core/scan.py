@@ -197,7 +197,8 @@ class _SourceScan:
             return info.camera, {"frame": info.frame, "gt_person": info.gt_person}
         info = parse_generic(name)
         return "", {
-            "frame": info.frame, "timestamp": info.timestamp,
+            "frame": info.frame,
+            "timestamp": info.timestamp,
             "gt_person": self.gt.get(item.path),
         }
 
@@ -222,9 +223,9 @@ class _SourceScan:
         for item in listed:
             cam, extra = self._camera_name(item)
             if cam is None:
-                rep.skipped.append(Refused(
-                    item.rel_path, "name does not follow Market-1501 (e.g. 0002_c1s1_000451_03.jpg)"
-                ))
+                rep.skipped.append(
+                    Refused(item.rel_path, "name does not follow Market-1501 (e.g. 0002_c1s1_000451_03.jpg)")
+                )
                 continue
             seen.add((cam, item.rel_path))
             old = known.get((cam, item.rel_path))
@@ -263,11 +264,13 @@ class _SourceScan:
             rep.missing = sorted(c.rel_path for c in gone)
         rep.cameras = sorted(c.name for c in self.cameras.values())
         now = utc_now()
-        self.p.skipped.replace_for_root(str(self.src.root), [
-            SkippedFile(self._camera_id_for(r.rel_path), str(self.src.root), r.rel_path, r.reason,
-                        now)
-            for r in rep.skipped
-        ])
+        self.p.skipped.replace_for_root(
+            str(self.src.root),
+            [
+                SkippedFile(self._camera_id_for(r.rel_path), str(self.src.root), r.rel_path, r.reason, now)
+                for r in rep.skipped
+            ],
+        )
         rep.seconds = time.perf_counter() - t0
         log.info("scanned %s: %s", self.src.root, rep)
 
@@ -282,8 +285,11 @@ class _SourceScan:
                     broken.append(old.id)
                 continue
             row = {
-                "sha256": res.sha256, "width": res.width, "height": res.height,
-                "size_bytes": res.size, "mtime_ns": res.mtime_ns,
+                "sha256": res.sha256,
+                "width": res.width,
+                "height": res.height,
+                "size_bytes": res.size,
+                "mtime_ns": res.mtime_ns,
             }
             if old is not None:
                 updates.append({"id": old.id, **row})

@@ -32,9 +32,24 @@ from .records import (
 from .schema import SCHEMA_VERSION
 
 __all__ = [
-    "SCHEMA_VERSION", "SUFFIX", "Camera", "CameraStats", "Crop", "Decision", "Identity", "Model",
-    "NotAProjectError", "Project", "ProjectError", "ProjectExistsError", "ProjectSummary",
-    "ReadOnlyProjectError", "SchemaTooNewError", "SkippedFile", "TrainingRun", "default_operator",
+    "SCHEMA_VERSION",
+    "SUFFIX",
+    "Camera",
+    "CameraStats",
+    "Crop",
+    "Decision",
+    "Identity",
+    "Model",
+    "NotAProjectError",
+    "Project",
+    "ProjectError",
+    "ProjectExistsError",
+    "ProjectSummary",
+    "ReadOnlyProjectError",
+    "SchemaTooNewError",
+    "SkippedFile",
+    "TrainingRun",
+    "default_operator",
     "utc_now",
 ]
 

@@ -27,39 +27,30 @@ class CameraRepo:
     def add(self, name: str, root: str, layout: str, source_key: str = "") -> Camera:
         with self._c.write() as db:
             cur = db.execute(
-                "INSERT INTO cameras (name, root, layout, source_key, added_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO cameras (name, root, layout, source_key, added_at) VALUES (?, ?, ?, ?, ?)",
                 [name, root, layout, source_key, utc_now()],
             )
             return self.get(cur.lastrowid)
 
     def get(self, camera_id: int) -> Camera:
-        row = self._c.db.execute(
-            f"SELECT {CAMERA_COLUMNS} FROM cameras WHERE id = ?", [camera_id]
-        ).fetchone()
+        row = self._c.db.execute(f"SELECT {CAMERA_COLUMNS} FROM cameras WHERE id = ?", [camera_id]).fetchone()
         if row is None:
             raise KeyError(f"no camera with id {camera_id}")
         return Camera(*row)
 
     def by_name(self, name: str) -> Camera | None:
-        row = self._c.db.execute(
-            f"SELECT {CAMERA_COLUMNS} FROM cameras WHERE name = ?", [name]
-        ).fetchone()
+        row = self._c.db.execute(f"SELECT {CAMERA_COLUMNS} FROM cameras WHERE name = ?", [name]).fetchone()
         return Camera(*row) if row else None
 
     def all(self) -> list[Camera]:
-        rows = self._c.db.execute(
-            f"SELECT {CAMERA_COLUMNS} FROM cameras ORDER BY name"
-        ).fetchall()
+        rows = self._c.db.execute(f"SELECT {CAMERA_COLUMNS} FROM cameras ORDER BY name").fetchall()
         return [Camera(*r) for r in rows]
 
     def set_root(self, old_root: str, new_root: str) -> int:
         """Point every camera of a source folder at its new location; returns how many."""
         with self._c.write() as db:
             cur = db.execute("UPDATE cameras SET root = ? WHERE root = ?", [new_root, old_root])
-            db.execute(
-                "UPDATE skipped_files SET source_root = ? WHERE source_root = ?", [new_root, old_root]
-            )
+            db.execute("UPDATE skipped_files SET source_root = ? WHERE source_root = ?", [new_root, old_root])
             return cur.rowcount
 
     def rename(self, camera_id: int, name: str) -> None:
@@ -74,9 +65,7 @@ class CameraRepo:
             )
         }
         skipped = dict(
-            self._c.db.execute(
-                "SELECT camera_id, count(*) FROM skipped_files GROUP BY camera_id"
-            ).fetchall()
+            self._c.db.execute("SELECT camera_id, count(*) FROM skipped_files GROUP BY camera_id").fetchall()
         )
         return [
             CameraStats(
@@ -98,9 +87,17 @@ class CropRepo:
         now = utc_now()
         rows = [
             (
-                c["camera_id"], c["rel_path"], c["sha256"], c["width"], c["height"],
-                c["size_bytes"], c["mtime_ns"], c.get("frame"), c.get("timestamp"),
-                c.get("gt_person"), now,
+                c["camera_id"],
+                c["rel_path"],
+                c["sha256"],
+                c["width"],
+                c["height"],
+                c["size_bytes"],
+                c["mtime_ns"],
+                c.get("frame"),
+                c.get("timestamp"),
+                c.get("gt_person"),
+                now,
             )
             for c in crops
         ]
@@ -114,9 +111,7 @@ class CropRepo:
         return len(rows)
 
     def get(self, crop_id: int) -> Crop:
-        row = self._c.db.execute(
-            f"SELECT {CROP_COLUMNS} FROM crops WHERE id = ?", [crop_id]
-        ).fetchone()
+        row = self._c.db.execute(f"SELECT {CROP_COLUMNS} FROM crops WHERE id = ?", [crop_id]).fetchone()
         if row is None:
             raise KeyError(f"no crop with id {crop_id}")
         return _crop(row)
@@ -150,9 +145,7 @@ class CropRepo:
 
     def set_status(self, crop_ids: Iterable[int], status: str) -> None:
         with self._c.write() as db:
-            db.conn.executemany(
-                "UPDATE crops SET status = ? WHERE id = ?", [(status, i) for i in crop_ids]
-            )
+            db.conn.executemany("UPDATE crops SET status = ? WHERE id = ?", [(status, i) for i in crop_ids])
 
     def update_files(self, updates: Iterable[dict[str, Any]]) -> None:
         """Refresh size/mtime (and dims/hash) of crops whose file changed or came back."""

@@ -52,8 +52,14 @@ class DecisionRepo:
             cur = db.execute(
                 "INSERT INTO decisions (query_crop_id, candidate_crop_id, verdict, score, model_id, "
                 "operator, created_at, voids_id) VALUES (?, ?, 'undo', NULL, ?, ?, ?, ?)",
-                [target.query_crop_id, target.candidate_crop_id, target.model_id, operator,
-                 utc_now(), decision_id],
+                [
+                    target.query_crop_id,
+                    target.candidate_crop_id,
+                    target.model_id,
+                    operator,
+                    utc_now(),
+                    decision_id,
+                ],
             )
         return self.get(cur.lastrowid)
 
@@ -66,9 +72,7 @@ class DecisionRepo:
         return Decision(*row)
 
     def voided_by(self, decision_id: int) -> int | None:
-        row = self._c.db.execute(
-            "SELECT id FROM decisions WHERE voids_id = ?", [decision_id]
-        ).fetchone()
+        row = self._c.db.execute("SELECT id FROM decisions WHERE voids_id = ?", [decision_id]).fetchone()
         return row[0] if row else None
 
     def history(self) -> list[Decision]:
@@ -130,9 +134,7 @@ class IdentityRepo:
             if notes is not None:
                 db.execute("UPDATE identities SET notes = ? WHERE id = ?", [notes, identity_id])
 
-    def set_members(
-        self, identity_id: int, crop_ids: Iterable[int], decision_id: int | None = None
-    ) -> None:
+    def set_members(self, identity_id: int, crop_ids: Iterable[int], decision_id: int | None = None) -> None:
         now = utc_now()
         with self._c.write() as db:
             db.conn.executemany(
@@ -159,15 +161,12 @@ class TrainingRunRepo:
     def start(self, recipe: str, params: dict[str, Any]) -> TrainingRun:
         with self._c.write() as db:
             cur = db.execute(
-                "INSERT INTO training_runs (recipe, params, status, started_at) "
-                "VALUES (?, ?, 'running', ?)",
+                "INSERT INTO training_runs (recipe, params, status, started_at) VALUES (?, ?, 'running', ?)",
                 [recipe, json.dumps(params, sort_keys=True), utc_now()],
             )
         return self.get(cur.lastrowid)
 
-    def finish(
-        self, run_id: int, status: str, metrics: dict[str, Any], model_id: int | None = None
-    ) -> None:
+    def finish(self, run_id: int, status: str, metrics: dict[str, Any], model_id: int | None = None) -> None:
         with self._c.write() as db:
             db.execute(
                 "UPDATE training_runs SET status = ?, finished_at = ?, metrics = ?, model_id = ? "

@@ -48,9 +48,7 @@ class EmbeddingRepo:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
 
-    def put_many(
-        self, model_id: int, items: Iterable[tuple[int, np.ndarray, np.ndarray | None]]
-    ) -> int:
+    def put_many(self, model_id: int, items: Iterable[tuple[int, np.ndarray, np.ndarray | None]]) -> int:
         now = utc_now()
         rows = []
         for crop_id, glob, stripes in items:
@@ -112,7 +110,8 @@ class EmbeddingRepo:
         """Changes whenever the set of embeddings of a model (or of present crops) changes."""
         n, last = self._c.db.execute(
             "SELECT count(*), max(e.created_at) FROM embeddings e JOIN crops c ON c.id = e.crop_id "
-            "WHERE e.model_id = ? AND c.status = 'present'", [model_id]
+            "WHERE e.model_id = ? AND c.status = 'present'",
+            [model_id],
         ).fetchone()
         return f"{model_id}:{n}:{last}"
 

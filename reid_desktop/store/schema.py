@@ -132,7 +132,7 @@ def m001_initial(db: Database) -> None:
             seen_at TEXT NOT NULL
         );
         CREATE INDEX skipped_files_root ON skipped_files(source_root);
-        """
+        """,
     )
 
 

@@ -19,8 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("project", nargs="?", help="a .reidproj file to open")
     parser.add_argument("-v", "--verbose", action="store_true")
     args, qt_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("reid-desktop")
     app.setOrganizationName("reid-desktop")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reid_desktop.core.links import LinkGraph
 from reid_desktop.store import Project
 
 from .camera_model import CameraIdRole, CameraListModel
@@ -56,6 +58,10 @@ class CropBrowser(QWidget):
         self.filter = QLineEdit(placeholderText="Filter crops by file name…  (Ctrl+F)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._on_filter)
+        self.status_filter = QComboBox()
+        self.status_filter.setObjectName("decidedFilter")
+        self.status_filter.addItems(["All crops", "In an identity", "Not in an identity yet"])
+        self.status_filter.currentIndexChanged.connect(lambda _i: self._load_crops())
         self.zoom = QSlider(Qt.Horizontal)
         self.zoom.setRange(48, 192)
         self.zoom.setValue(96)
@@ -66,6 +72,7 @@ class CropBrowser(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
+        top.addWidget(self.status_filter)
         top.addWidget(QLabel("Size"))
         top.addWidget(self.zoom)
         right = QVBoxLayout()
@@ -113,6 +120,14 @@ class CropBrowser(QWidget):
 
     def _load_crops(self) -> None:
         items = crop_items(self._project, self.selected_camera_id()) if self._project else []
+        mode = self.status_filter.currentIndex()
+        if mode and self._project is not None:
+            linked = {
+                c
+                for members in LinkGraph(self._project.decisions.active()).components().values()
+                for c in members
+            }
+            items = [it for it in items if (it.crop_id in linked) == (mode == 1)]
         self.crops.set_items(items)
         self._update_count()
 

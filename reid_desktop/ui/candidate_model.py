@@ -60,7 +60,9 @@ class CandidateListModel(QAbstractListModel):
             return f"{key}{value}{mark}"
         if role == Qt.ToolTipRole:
             p = f"P(same) {it.prob:.2f} · " if it.prob is not None else ""
-            return f"{it.camera}\n{p}cosine {it.score:.3f}" + (f"\ndecided: {it.verdict}" if it.verdict else "")
+            return f"{it.camera}\n{p}cosine {it.score:.3f}" + (
+                f"\ndecided: {it.verdict}" if it.verdict else ""
+            )
         if role == Qt.DecorationRole and self._thumbs is not None:
             return self._thumbs.get(it.path) or self._thumbs.placeholder
         if role == CropIdRole:

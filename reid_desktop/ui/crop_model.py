@@ -33,13 +33,18 @@ class CropItem:
 
 def crop_items(project: Project, camera_id: int | None = None) -> list[CropItem]:
     cams: dict[int, Camera] = {c.id: c for c in project.cameras.all()}
-    crops: list[Crop] = (
-        project.crops.all() if camera_id is None else project.crops.for_camera(camera_id)
-    )
+    crops: list[Crop] = project.crops.all() if camera_id is None else project.crops.for_camera(camera_id)
     return [
-        CropItem(c.id, cams[c.camera_id].name, c.rel_path,
-                 str(Path(cams[c.camera_id].root) / c.rel_path), c.width, c.height, c.status,
-                 c.gt_person)
+        CropItem(
+            c.id,
+            cams[c.camera_id].name,
+            c.rel_path,
+            str(Path(cams[c.camera_id].root) / c.rel_path),
+            c.width,
+            c.height,
+            c.status,
+            c.gt_person,
+        )
         for c in crops
     ]
 

@@ -1,7 +1,7 @@
 """Render the pair view with synthetic crops to a PNG (offscreen).
 
-    python -m reid_desktop.ui.demo_pair_view OUT.png [--size 960x600] [--k 8] [--highlight 3,3]
-                                                      [--no-matrix] [--empty]
+python -m reid_desktop.ui.demo_pair_view OUT.png [--size 960x600] [--k 8] [--highlight 3,3]
+                                                  [--no-matrix] [--empty]
 """
 
 from __future__ import annotations
@@ -71,17 +71,27 @@ def demo_matrix(k: int = 8, low: int = 3, seed: int = 0) -> np.ndarray:
     return m.round(3)
 
 
-def build(size: tuple[int, int], k: int = 8, highlight: tuple[int, int] | None = (3, 3),
-          with_matrix: bool = True, empty: bool = False):
+def build(
+    size: tuple[int, int],
+    k: int = 8,
+    highlight: tuple[int, int] | None = (3, 3),
+    with_matrix: bool = True,
+    empty: bool = False,
+):
     from .pair_view import PairView
 
     view = PairView()
     view.resize(*size)
     if not empty:
         q, c = demo_images()
-        view.set_pair(q, c, demo_matrix(k, low=min(3, k - 1)) if with_matrix else None,
-                      "lobby/0042_c1_f000317.jpg", "car park/0042_c2_f001204.jpg",
-                      "P(same) 0.91 \u00b7 cosine 0.74")
+        view.set_pair(
+            q,
+            c,
+            demo_matrix(k, low=min(3, k - 1)) if with_matrix else None,
+            "lobby/0042_c1_f000317.jpg",
+            "car park/0042_c2_f001204.jpg",
+            "P(same) 0.91 \u00b7 cosine 0.74",
+        )
     view.show()
     QApplication.processEvents()
     if highlight is not None:

@@ -67,19 +67,23 @@ class ExportDialog(QDialog):
 
     def refresh(self):
         try:
-            plan = plan_export(self.project, Path(self.out.text()), test_ratio=self.ratio.value(),
-                               seed=self.seed.value())
+            plan = plan_export(
+                self.project, Path(self.out.text()), test_ratio=self.ratio.value(), seed=self.seed.value()
+            )
         except ExportError as exc:
             self.plan.setText(f"<span style='color:#a00'>{exc}</span>")
             self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
             return None
-        text = (f"<b>{plan.identities}</b> identities, <b>{plan.crops}</b> crops → "
-                f"bounding_box_train/ ({plan.train_ids} identities), query/ ({plan.query}) and "
-                f"bounding_box_test/ ({plan.gallery}), plus identities.csv and decisions.json.")
+        text = (
+            f"<b>{plan.identities}</b> identities, <b>{plan.crops}</b> crops → "
+            f"bounding_box_train/ ({plan.train_ids} identities), query/ ({plan.query}) and "
+            f"bounding_box_test/ ({plan.gallery}), plus identities.csv and decisions.json."
+        )
         if plan.contradicted:
             text += f"<br>{len(plan.contradicted)} identities with contradictions are left out."
         if plan.conflicts:
-            text += f"<br><span style='color:#a05000'>{len(plan.conflicts)} existing file(s) would be replaced.</span>"
+            n = len(plan.conflicts)
+            text += f"<br><span style='color:#a05000'>{n} existing file(s) would be replaced.</span>"
         self.plan.setText(text)
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(plan.identities > 0)
         return plan
@@ -89,14 +93,20 @@ class ExportDialog(QDialog):
         if plan is None:
             return
         if plan.conflicts:
-            ans = QMessageBox.question(self, "Replace files?",
-                                       f"{len(plan.conflicts)} files already exist in {plan.out_dir}. "
-                                       "Replace them?")
+            ans = QMessageBox.question(
+                self,
+                "Replace files?",
+                f"{len(plan.conflicts)} files already exist in {plan.out_dir}. Replace them?",
+            )
             if ans != QMessageBox.Yes:
                 return
             self.overwrite = True
         self.accept()
 
     def options(self) -> dict:
-        return {"out_dir": Path(self.out.text()), "test_ratio": self.ratio.value(), "seed": self.seed.value(),
-                "overwrite": self.overwrite}
+        return {
+            "out_dir": Path(self.out.text()),
+            "test_ratio": self.ratio.value(),
+            "seed": self.seed.value(),
+            "overwrite": self.overwrite,
+        }

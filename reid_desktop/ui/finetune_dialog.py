@@ -3,11 +3,13 @@ plot and a progress bar with ETA, allow Cancel, then offer to activate the new m
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtCore import QProcess, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -35,29 +37,45 @@ RECIPES = {  # mirrors trainer/recipes.py without importing torch into the app
 }
 
 
+def trainer_command() -> list[str] | None:
+    """How to start the trainer here, or None when it is not installed (the bundle leaves torch out)."""
+    if getattr(sys, "frozen", False):
+        exe = shutil.which("reid-train")
+        return [exe] if exe else None
+    if importlib.util.find_spec("torch") is None:
+        return None
+    return [sys.executable, "-m", "trainer.cli"]
+
+
 def plan_text(project: Project, holdout: float = 0.3) -> tuple[str, bool]:
     rows = [r for r in identity_rows(project) if not r.contradictions and len(r.crops) >= 2]
     crops = sum(len(r.crops) for r in rows)
     held = max(2, round(holdout * len(rows))) if rows else 0
     ok = len(rows) - held >= 2 and held >= 2
-    text = (f"<b>{len(rows)}</b> confirmed identities with <b>{crops}</b> crops. "
-            f"<b>{held}</b> identities ({holdout:.0%}) are held out, never trained on, and measure "
-            "Rank-1/mAP before and after; the rest train.")
+    text = (
+        f"<b>{len(rows)}</b> confirmed identities with <b>{crops}</b> crops. "
+        f"<b>{held}</b> identities ({holdout:.0%}) are held out, never trained on, and measure "
+        "Rank-1/mAP before and after; the rest train."
+    )
     if not ok:
-        text += ("<br><span style='color:#a03000'>Not enough yet: confirm at least 7 identities "
-                 "(two crops each) in Review.</span>")
+        text += (
+            "<br><span style='color:#a03000'>Not enough yet: confirm at least 7 identities "
+            "(two crops each) in Review.</span>"
+        )
     return text, ok
 
 
 class FineTuneDialog(QDialog):
     modelReady = Signal(str)  # path of the new encoder.onnx, when the user activates it
 
-    def __init__(self, project: Project, parent: QWidget | None = None, program: list[str] | None = None) -> None:
+    def __init__(
+        self, project: Project, parent: QWidget | None = None, program: list[str] | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Fine-tune the encoder")
         self.resize(640, 560)
         self.project = project
-        self.program = program or [sys.executable, "-m", "trainer.cli"]
+        self.program = program or trainer_command()
         self.proc: QProcess | None = None
         self.monitor = TrainingMonitor()
         self.out_dir: Path | None = None
@@ -90,7 +108,12 @@ class FineTuneDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.activate_button.clicked.connect(self._activate)
         self.close_button.clicked.connect(self.close)
-        self.start_button.setEnabled(self.plan_ok)
+        self.start_button.setEnabled(self.plan_ok and self.program is not None)
+        if self.program is None:
+            self.status.setText(
+                "The trainer is not installed with this copy of reid-desktop: install "
+                "“reid-desktop[train]” (PyTorch) to fine-tune."
+            )
         self.cancel_button.hide()
         self.activate_button.hide()
         lay = QVBoxLayout(self)
@@ -111,8 +134,16 @@ class FineTuneDialog(QDialog):
     def start(self) -> None:
         self.out_dir = self.output_dir()
         self.monitor = TrainingMonitor(minutes=self.minutes.value())
-        args = ["--project", str(self.project.path), "--recipe", self.recipe.currentData(),
-                "--minutes", str(self.minutes.value()), "--out", str(self.out_dir)]
+        args = [
+            "--project",
+            str(self.project.path),
+            "--recipe",
+            self.recipe.currentData(),
+            "--minutes",
+            str(self.minutes.value()),
+            "--out",
+            str(self.out_dir),
+        ]
         self.proc = QProcess(self)
         self.proc.setProgram(self.program[0])
         self.proc.setArguments([*self.program[1:], *args])
@@ -129,11 +160,15 @@ class FineTuneDialog(QDialog):
         """Events from the trainer (also used by tests replaying recorded runs)."""
         for ev in self.monitor.feed(text):
             if ev.type == "start":
-                self.status.setText(f"Training {ev['train_ids']} identities ({ev['train_crops']} crops) on "
-                                    f"{ev.get('device', 'cpu')}; {ev['holdout_ids']} held out.")
+                self.status.setText(
+                    f"Training {ev['train_ids']} identities ({ev['train_crops']} crops) on "
+                    f"{ev.get('device', 'cpu')}; {ev['holdout_ids']} held out."
+                )
             elif ev.type == "eval":
-                self.status.setText(f"Epoch {ev['epoch']}: held-out Rank-1 {ev['rank1']:.3f} · mAP "
-                                    f"{ev['mAP']:.3f}" + self._eta())
+                self.status.setText(
+                    f"Epoch {ev['epoch']}: held-out Rank-1 {ev['rank1']:.3f} · mAP "
+                    f"{ev['mAP']:.3f}" + self._eta()
+                )
         m = self.monitor
         self.progress.setValue(int(1000 * m.fraction()))
         self.plot.set_data(m.losses, [(0.0 if e["epoch"] == 0 else self._t_of(e), e["mAP"]) for e in m.evals])
@@ -168,8 +203,11 @@ class FineTuneDialog(QDialog):
         m = self.monitor
         if m.done is None:
             why = m.error or f"the trainer stopped (exit code {code})"
-            self.status.setText(("Cancelled: " if m.cancelled else "Training failed: ") + why +
-                                " The active model is unchanged.")
+            self.status.setText(
+                ("Cancelled: " if m.cancelled else "Training failed: ")
+                + why
+                + " The active model is unchanged."
+            )
             self.cancel_button.hide()
             for w in (self.recipe, self.minutes, self.start_button):
                 w.setEnabled(True)

@@ -315,8 +315,11 @@ class StripeHeatmap(QWidget):
         if total <= inner.height():
             p.setPen(pal.color(QPalette.PlaceholderText))
             p.setFont(detail)
-            p.drawText(QRectF(inner.left(), y + t_rect.height() + 4, inner.width(), d_rect.height()),
-                       flags, NO_STRIPES_DETAIL)
+            p.drawText(
+                QRectF(inner.left(), y + t_rect.height() + 4, inner.width(), d_rect.height()),
+                flags,
+                NO_STRIPES_DETAIL,
+            )
 
     def _paint_grid(self, p: QPainter, g: _Geometry) -> None:
         assert self._m is not None
@@ -360,12 +363,30 @@ class StripeHeatmap(QWidget):
         label_w = fm.horizontalAdvance(f"Q{k}")
         col_top = g.y0 - 3 - fm.height()
         # Label boxes are one text line tall (centred on their row / column) so nothing is clipped.
-        rows = [(i, QRectF(g.x0 - 5 - label_w - 2, g.y0 + (i + 0.5) * cell - gap / 2 - fm.height() / 2,
-                           label_w + 2, fm.height()), Qt.AlignRight | Qt.AlignVCenter, f"Q{i + 1}")
-                for i in range(k)]
+        rows = [
+            (
+                i,
+                QRectF(
+                    g.x0 - 5 - label_w - 2,
+                    g.y0 + (i + 0.5) * cell - gap / 2 - fm.height() / 2,
+                    label_w + 2,
+                    fm.height(),
+                ),
+                Qt.AlignRight | Qt.AlignVCenter,
+                f"Q{i + 1}",
+            )
+            for i in range(k)
+        ]
         col_w = fm.horizontalAdvance(f"C{k}") + 2
-        cols = [(j, QRectF(g.x0 + j * cell + (cell - gap - col_w) / 2, col_top, col_w, fm.height()),
-                 Qt.AlignHCenter | Qt.AlignBottom, f"C{j + 1}") for j in range(k)]
+        cols = [
+            (
+                j,
+                QRectF(g.x0 + j * cell + (cell - gap - col_w) / 2, col_top, col_w, fm.height()),
+                Qt.AlignHCenter | Qt.AlignBottom,
+                f"C{j + 1}",
+            )
+            for j in range(k)
+        ]
         for labels, hi in ((rows, hi_i), (cols, hi_j)):
             # Highlighted label first; then every label that does not collide with one already drawn.
             order = sorted(labels, key=lambda t, hi=hi: t[0] != hi)
@@ -384,14 +405,20 @@ class StripeHeatmap(QWidget):
         left_m, _, right_m, _ = self._margins(k)
         tw = side + 2 * min(left_m, right_m) - 8
         top_title = fm.elidedText("candidate stripe", Qt.ElideRight, tw)
-        p.drawText(QRectF(g.x0 + side / 2 - tw / 2, col_top - 2 - fm.height(), tw, fm.height()),
-                   Qt.AlignCenter, top_title)
+        p.drawText(
+            QRectF(g.x0 + side / 2 - tw / 2, col_top - 2 - fm.height(), tw, fm.height()),
+            Qt.AlignCenter,
+            top_title,
+        )
         p.save()
         left_title_x = g.x0 - 5 - label_w - 4 - fm.height()
         p.translate(left_title_x, g.y0 + side)
         p.rotate(-90)
-        p.drawText(QRectF(0, 0, side, fm.height()), Qt.AlignCenter,
-                   fm.elidedText("query stripe", Qt.ElideRight, side))
+        p.drawText(
+            QRectF(0, 0, side, fm.height()),
+            Qt.AlignCenter,
+            fm.elidedText("query stripe", Qt.ElideRight, side),
+        )
         p.restore()
 
         # Outline of the hovered / highlighted cell: dark outside, light inside (visible on any colour).
@@ -406,8 +433,16 @@ class StripeHeatmap(QWidget):
         self._paint_legend(p, g, lfont, fm)
 
     @staticmethod
-    def _label(p: QPainter, font: QFont, hi: bool, colour: QColor, accent: QColor, rect: QRectF,
-               flags: Qt.AlignmentFlag, text: str) -> None:
+    def _label(
+        p: QPainter,
+        font: QFont,
+        hi: bool,
+        colour: QColor,
+        accent: QColor,
+        rect: QRectF,
+        flags: Qt.AlignmentFlag,
+        text: str,
+    ) -> None:
         f = QFont(font)
         f.setBold(hi)
         p.setFont(f)
@@ -430,5 +465,8 @@ class StripeHeatmap(QWidget):
             p.setPen(QPen(pal.color(QPalette.WindowText), 1))
             p.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 3, y))
             text = "0" if v == 0 else ("1" if v > 0 else "\u22121")
-            p.drawText(QRectF(bar.right() + 5, y - fm.height() / 2, 40, fm.height()),
-                       Qt.AlignLeft | Qt.AlignVCenter, text)
+            p.drawText(
+                QRectF(bar.right() + 5, y - fm.height() / 2, 40, fm.height()),
+                Qt.AlignLeft | Qt.AlignVCenter,
+                text,
+            )

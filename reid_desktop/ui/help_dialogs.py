@@ -11,8 +11,7 @@ def shortcuts_dialog(parent: QWidget, actions: list[QAction]) -> QDialog:
     for a in actions:
         keys = a.shortcut().toString(QKeySequence.NativeText)
         if keys:
-            rows.append(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{a.text().replace('&', '')}"
-                        "</td></tr>")
+            rows.append(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{a.text().replace('&', '')}</td></tr>")
     dlg = QDialog(parent)
     dlg.setWindowTitle("Keyboard shortcuts")
     label = QLabel("<table>" + "".join(sorted(set(rows))) + "</table>")
@@ -26,8 +25,10 @@ def shortcuts_dialog(parent: QWidget, actions: list[QAction]) -> QDialog:
 
 def about_dialog(parent: QWidget, version: str) -> QMessageBox:
     return QMessageBox(
-        QMessageBox.Information, "About reid-desktop",
+        QMessageBox.Information,
+        "About reid-desktop",
         f"<b>reid-desktop {version}</b><br>Offline cross-camera person re-identification "
         "review.<br>Everything runs on this workstation; nothing is sent anywhere.",
-        QMessageBox.Ok, parent,
+        QMessageBox.Ok,
+        parent,
     )

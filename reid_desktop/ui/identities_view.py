@@ -120,7 +120,8 @@ class IdentitiesView(QWidget):
         buttons = QHBoxLayout()
         self.acts: dict[str, QAction] = {}
         for key, text, shortcut, slot in (
-            ("rename", "Rename…", "F2", self.rename), ("notes", "Notes…", "Ctrl+Shift+N", self.edit_notes),
+            ("rename", "Rename…", "F2", self.rename),
+            ("notes", "Notes…", "Ctrl+Shift+N", self.edit_notes),
             ("merge", "Merge with…", "Ctrl+M", self.merge_dialog),
             ("split", "Split selected crops", "Ctrl+Shift+S", self.split_selected),
             ("unlink", "Delete selected link", "Del", self.delete_link),
@@ -193,8 +194,9 @@ class IdentitiesView(QWidget):
         self.camera_filter.blockSignals(False)
         bad = sum(1 for r in rows if r.contradictions)
         text = f"{len(rows):,} identities · {sum(len(r.crops) for r in rows):,} crops"
-        self.summary.setText(text + (f" · <span style='color:#a03000'>⚠ {bad} with contradictions</span>"
-                                     if bad else ""))
+        self.summary.setText(
+            text + (f" · <span style='color:#a03000'>⚠ {bad} with contradictions</span>" if bad else "")
+        )
         if keep is not None:
             self.select_key(keep.key, fallback_crops=keep.crops)
         elif rows:
@@ -204,8 +206,10 @@ class IdentitiesView(QWidget):
 
     def _crop_paths(self) -> dict[int, tuple[str, str, str]]:
         cams = {c.id: c for c in self.project.cameras.all()}
-        return {c.id: (cams[c.camera_id].name, c.rel_path, str(Path(cams[c.camera_id].root) / c.rel_path))
-                for c in self.project.crops.all(include_missing=True)}
+        return {
+            c.id: (cams[c.camera_id].name, c.rel_path, str(Path(cams[c.camera_id].root) / c.rel_path))
+            for c in self.project.crops.all(include_missing=True)
+        }
 
     def _apply_camera_filter(self) -> None:
         cam = self.camera_filter.currentText()
@@ -230,8 +234,9 @@ class IdentitiesView(QWidget):
         for a in self.acts.values():
             a.setEnabled(row is not None)
         if row is None:
-            self.title.setText("<h3>No identity selected</h3>Identities appear when you decide "
-                               "“same” in Review.")
+            self.title.setText(
+                "<h3>No identity selected</h3>Identities appear when you decide “same” in Review."
+            )
             self.notes.setText("")
             self.crops.set_items([])
             self.links.clear()
@@ -246,8 +251,10 @@ class IdentitiesView(QWidget):
         self.crops.set_items(items)
         self.links.clear()
         for d in ident.links_within(self.project, row):
-            it = QListWidgetItem(f"crop {d.query_crop_id} ↔ crop {d.candidate_crop_id}   "
-                                 f"({d.operator}, {d.created_at[:16].replace('T', ' ')})")
+            it = QListWidgetItem(
+                f"crop {d.query_crop_id} ↔ crop {d.candidate_crop_id}   "
+                f"({d.operator}, {d.created_at[:16].replace('T', ' ')})"
+            )
             it.setData(Qt.UserRole, d.id)
             self.links.addItem(it)
 
@@ -278,8 +285,9 @@ class IdentitiesView(QWidget):
         if not others:
             return
         labels = [f"{r.label} ({len(r.crops)} crops)" for r in others]
-        choice, ok = QInputDialog.getItem(self, "Merge identities", f"Merge {row.label} with:", labels, 0,
-                                          False)
+        choice, ok = QInputDialog.getItem(
+            self, "Merge identities", f"Merge {row.label} with:", labels, 0, False
+        )
         if ok:
             self.merge_with(others[labels.index(choice)])
 
@@ -301,7 +309,9 @@ class IdentitiesView(QWidget):
             return
         undo_rows = ident.split_out(self.project, ids, self.operator)
         if undo_rows:
-            self.undo_stack.push(_DecisionsCommand(self, f"Split {len(ids)} crop(s)", [u.id for u in undo_rows]))
+            self.undo_stack.push(
+                _DecisionsCommand(self, f"Split {len(ids)} crop(s)", [u.id for u in undo_rows])
+            )
         self.reload()
 
     def delete_link(self) -> None:

@@ -54,7 +54,11 @@ class IdentityTableModel(QAbstractTableModel):
             return "●" * min(n, 5) + (f"+{n - 5}" if n > 5 else "") if n else "–"
         if role == Qt.ToolTipRole:
             if col == 0:
-                extra = f"\n{r.contradictions} contradiction(s): crops declared different" if r.contradictions else ""
+                extra = (
+                    f"\n{r.contradictions} contradiction(s): crops declared different"
+                    if r.contradictions
+                    else ""
+                )
                 return f"{r.label}\n{r.notes}{extra}".strip()
             if col >= 2:
                 return f"{self._cameras[col - 2]}: {r.cameras.get(self._cameras[col - 2], 0)} crop(s)"
@@ -63,6 +67,9 @@ class IdentityTableModel(QAbstractTableModel):
         if role == Qt.TextAlignmentRole and col >= 1:
             return int(Qt.AlignCenter)
         if role == Qt.UserRole:  # sort key
-            return (r.label.lower(), len(r.crops))[min(col, 1)] if col < 2 else r.cameras.get(
-                self._cameras[col - 2], 0)
+            return (
+                (r.label.lower(), len(r.crops))[min(col, 1)]
+                if col < 2
+                else r.cameras.get(self._cameras[col - 2], 0)
+            )
         return None

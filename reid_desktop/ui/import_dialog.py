@@ -46,9 +46,13 @@ class ImportModelDialog(QDialog):
         self.error.setWordWrap(True)
         self._default_stats()
         form = QFormLayout(self)
-        form.addRow(QLabel("The importer exposes the model's feature map for stripe heatmaps, makes its "
-                           "batch dynamic when it can, records the preprocessing below and checks the "
-                           "outputs on this project's crops."))
+        form.addRow(
+            QLabel(
+                "The importer exposes the model's feature map for stripe heatmaps, makes its "
+                "batch dynamic when it can, records the preprocessing below and checks the "
+                "outputs on this project's crops."
+            )
+        )
         form.addRow("ONNX file:", row)
         form.addRow("Name:", self.name)
         form.addRow("Colour order:", self.colour)
@@ -81,8 +85,14 @@ class ImportModelDialog(QDialog):
         std = tuple(float(x) for x in self.std.text().split())
         size = self.size.text().lower().replace("×", "x").strip()
         h, w = (int(v) for v in size.split("x")) if size else (256, 128)
-        p = Preprocess(height=h, width=w, rgb=self.colour.currentText() == "RGB",
-                       scale=float(self.scale.currentData()), mean=mean, std=std)
+        p = Preprocess(
+            height=h,
+            width=w,
+            rgb=self.colour.currentText() == "RGB",
+            scale=float(self.scale.currentData()),
+            mean=mean,
+            std=std,
+        )
         p.validate()
         return p if size else p
 

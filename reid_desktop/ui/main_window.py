@@ -24,12 +24,12 @@ from reid_desktop.store import SUFFIX, Project, ProjectError
 from .add_folders_dialog import AddFoldersDialog
 from .banner import Banner
 from .browser import CropBrowser
-from .messages import show_error
-from .progress_dialog import JobProgressDialog
-from .project_jobs import ingest_job, rescan_job
 from .identities_view import IdentitiesView
+from .messages import show_error
 from .model_actions import ModelActions
 from .models_view import ModelsView
+from .progress_dialog import JobProgressDialog
+from .project_jobs import ingest_job, rescan_job
 from .recent import RecentProjects
 from .review_controller import ReviewController
 from .review_view import ReviewView
@@ -109,20 +109,29 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("&Open Project…", self.open_project_dialog, QKeySequence.Open)
         self.act_close = self._action("&Close Project", self.close_project, QKeySequence.Close)
         self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit)
-        self.act_add = self._action("&Add Camera Folders…", self.add_folders_dialog, "Ctrl+Shift+A",
-                                    "Scan one folder per camera, or a Market-1501 folder")
-        self.act_rescan = self._action("&Re-scan All Folders", self.rescan, "F5",
-                                       "Pick up new files and report missing ones")
+        self.act_add = self._action(
+            "&Add Camera Folders…",
+            self.add_folders_dialog,
+            "Ctrl+Shift+A",
+            "Scan one folder per camera, or a Market-1501 folder",
+        )
+        self.act_rescan = self._action(
+            "&Re-scan All Folders", self.rescan, "F5", "Pick up new files and report missing ones"
+        )
         self.act_relink = self._action("Re&link Moved Folder…", self.relink_dialog)
         self.act_skipped = self._action("&Skipped Files…", self.show_skipped, "Ctrl+Shift+K")
-        self.act_filter = self._action("&Find Crop", lambda: self.browser.filter.setFocus(),
-                                       QKeySequence.Find)
-        self.act_zoom_in = self._action("Larger Thumbnails", lambda: self.browser.zoom_by(16),
-                                        QKeySequence.ZoomIn)
-        self.act_zoom_out = self._action("Smaller Thumbnails", lambda: self.browser.zoom_by(-16),
-                                         QKeySequence.ZoomOut)
-        self.act_export = self._action("&Export Identities (Market-1501)…",
-                                       lambda: self.model_actions.export_dialog(), "Ctrl+E")
+        self.act_filter = self._action(
+            "&Find Crop", lambda: self.browser.filter.setFocus(), QKeySequence.Find
+        )
+        self.act_zoom_in = self._action(
+            "Larger Thumbnails", lambda: self.browser.zoom_by(16), QKeySequence.ZoomIn
+        )
+        self.act_zoom_out = self._action(
+            "Smaller Thumbnails", lambda: self.browser.zoom_by(-16), QKeySequence.ZoomOut
+        )
+        self.act_export = self._action(
+            "&Export Identities (Market-1501)…", lambda: self.model_actions.export_dialog(), "Ctrl+E"
+        )
         self.act_import = self._action("&Import Model…", lambda: self.model_actions.import_dialog())
         self.act_finetune = self._action("&Fine-tune…", lambda: self.model_actions.fine_tune(), "Ctrl+T")
         self.act_review = self._action("&Review", lambda: self.show_tab("Review"), "Ctrl+2")
@@ -168,11 +177,23 @@ class MainWindow(QMainWindow):
     def _show_project_state(self) -> None:
         has = self.project is not None
         busy = self.job is not None
-        for a in (self.act_close, self.act_add, self.act_rescan, self.act_relink, self.act_skipped,
-                  self.act_filter, self.act_zoom_in, self.act_zoom_out, self.act_export, self.act_import,
-                  self.act_finetune, self.act_review):
-            a.setEnabled(has and not (busy and a in (self.act_add, self.act_rescan,
-                                                     self.act_relink, self.act_close)))
+        for a in (
+            self.act_close,
+            self.act_add,
+            self.act_rescan,
+            self.act_relink,
+            self.act_skipped,
+            self.act_filter,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_export,
+            self.act_import,
+            self.act_finetune,
+            self.act_review,
+        ):
+            a.setEnabled(
+                has and not (busy and a in (self.act_add, self.act_rescan, self.act_relink, self.act_close))
+            )
         self.stack.setCurrentIndex(1 if has else 0)
         self.welcome.set_recent(self.recent.existing())
         title = f"{self.project.path.name} — reid-desktop" if has else "reid-desktop"
@@ -259,8 +280,9 @@ class MainWindow(QMainWindow):
 
     def add_folders(self, folders: list[str], layout: str = "auto") -> JobHandle | None:
         path = self.project.path
-        return self._run_scan("Scanning camera folders",
-                              lambda token: ingest_job(path, folders, layout, token))
+        return self._run_scan(
+            "Scanning camera folders", lambda token: ingest_job(path, folders, layout, token)
+        )
 
     def rescan(self) -> JobHandle | None:
         path = self.project.path

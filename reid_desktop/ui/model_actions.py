@@ -34,8 +34,16 @@ def import_job(project_path: Path, src: Path, dst: Path, preprocess, token: Canc
 def export_job(project_path: Path, options: dict, token: CancelToken):
     project = Project.open(project_path)
     try:
-        return (yield from export_market(project, options["out_dir"], test_ratio=options["test_ratio"],
-                                         seed=options["seed"], overwrite=options["overwrite"], cancel=token))
+        return (
+            yield from export_market(
+                project,
+                options["out_dir"],
+                test_ratio=options["test_ratio"],
+                seed=options["seed"],
+                overwrite=options["overwrite"],
+                cancel=token,
+            )
+        )
     finally:
         project.close()
 
@@ -73,12 +81,17 @@ class ModelActions(QObject):
         name = dlg.name.text().strip()
         dst = self.models_dir() / f"{name}.onnx"
         if dst.exists():
-            show_error(self.w, "Import model", f"{dst.name} already exists in {dst.parent}; choose another name.")
+            show_error(
+                self.w, "Import model", f"{dst.name} already exists in {dst.parent}; choose another name."
+            )
             return
         pre = dlg.preprocess() if dlg.size.text().strip() else None
         path = self.w.project.path
-        self.w.run_job("Importing model", lambda t: import_job(path, src, dst, pre, t),
-                       lambda rep: self._imported(rep, name))
+        self.w.run_job(
+            "Importing model",
+            lambda t: import_job(path, src, dst, pre, t),
+            lambda rep: self._imported(rep, name),
+        )
 
     def _imported(self, report, name: str) -> None:
         try:

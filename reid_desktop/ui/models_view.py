@@ -104,8 +104,9 @@ class ModelsView(QWidget):
         self.table.setColumnWidth(0, 28)
         self.table.doubleClicked.connect(lambda idx: self._emit_selected(self.activateRequested))
         providers = [PROVIDER_LABELS.get(p, p) for p in available_providers()]
-        self.provider = QLabel(f"Inference runs on <b>{providers[0]}</b>"
-                               f" (available here: {', '.join(providers)}).")
+        self.provider = QLabel(
+            f"Inference runs on <b>{providers[0]}</b> (available here: {', '.join(providers)})."
+        )
         self.info = QLabel()
         self.info.setWordWrap(True)
         row = QHBoxLayout()
@@ -147,5 +148,6 @@ class ModelsView(QWidget):
         self.info.setText(
             f"Active: <b>{active.name}</b> — {Path(active.file).name}. Switching models re-embeds only "
             "crops that have no embedding for the new model; every model's embeddings are kept."
-            if active else "No active model yet: the default encoder is added when you open Review."
+            if active
+            else "No active model yet: the default encoder is added when you open Review."
         )

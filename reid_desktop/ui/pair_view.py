@@ -141,15 +141,18 @@ class _PairCanvas(QWidget):
         role_y, cap_y = m, m + rh + 2
         # Captions may overhang their crop symmetrically, never into the bar column.
         caps, roles = {}, {}
-        for side, r, lo, hi in (("query", q, m, bars_x - 6), ("candidate", c, bars_x + bars_w + 6,
-                                                             self.width() - m)):
+        for side, r, lo, hi in (
+            ("query", q, m, bars_x - 6),
+            ("candidate", c, bars_x + bars_w + 6, self.width() - m),
+        ):
             half = max(r.width() / 2, min(r.center().x() - lo, hi - r.center().x()))
             caps[side] = QRectF(r.center().x() - half, cap_y, 2 * half, ch)
             roles[side] = QRectF(r.center().x() - half, role_y, 2 * half, rh)
         header = QRectF(bars_x - g / 2, role_y, bars_w + g, rh)
         ticks = QRectF(bars_x - g / 2, cap_y, track_w + g, ch)
-        return _Layout({"query": q, "candidate": c}, track, bars_x + track_w + 6, value_w, caps, roles,
-                       header, ticks)
+        return _Layout(
+            {"query": q, "candidate": c}, track, bars_x + track_w + 6, value_w, caps, roles, header, ticks
+        )
 
     def stripe_rect(self, side: str, i: int) -> QRectF:
         if side not in SIDES:
@@ -307,8 +310,9 @@ class _PairCanvas(QWidget):
             p.setPen(pal.color(QPalette.PlaceholderText))
             rr = lay.roles[side]
             fm = QFontMetricsF(role_font)
-            p.drawText(rr, Qt.AlignHCenter | Qt.AlignBottom, fm.elidedText(side.upper(), Qt.ElideRight,
-                                                                             rr.width()))
+            p.drawText(
+                rr, Qt.AlignHCenter | Qt.AlignBottom, fm.elidedText(side.upper(), Qt.ElideRight, rr.width())
+            )
             p.setFont(cap_font)
             p.setPen(pal.color(QPalette.WindowText))
             cr = lay.captions[side]
@@ -319,8 +323,11 @@ class _PairCanvas(QWidget):
         p.setFont(role_font)
         p.setPen(pal.color(QPalette.PlaceholderText))
         fm = QFontMetricsF(role_font)
-        p.drawText(lay.header, Qt.AlignHCenter | Qt.AlignBottom,
-                   fm.elidedText("PER STRIPE", Qt.ElideRight, lay.header.width()))
+        p.drawText(
+            lay.header,
+            Qt.AlignHCenter | Qt.AlignBottom,
+            fm.elidedText("PER STRIPE", Qt.ElideRight, lay.header.width()),
+        )
         # Scale over the track: −1 at the left end, 0 in the middle, 1 at the right end.
         p.setFont(small)
         sfm = QFontMetricsF(small)
@@ -328,8 +335,11 @@ class _PairCanvas(QWidget):
         for v, x in ((-1, t.left()), (0, t.center().x()), (1, t.right())):
             text = "0" if v == 0 else ("1" if v > 0 else "\u22121")
             w = sfm.horizontalAdvance(text)
-            p.drawText(QRectF(x - w / 2 - 1, lay.ticks.top(), w + 2, lay.ticks.height()),
-                       Qt.AlignHCenter | Qt.AlignBottom, text)
+            p.drawText(
+                QRectF(x - w / 2 - 1, lay.ticks.top(), w + 2, lay.ticks.height()),
+                Qt.AlignHCenter | Qt.AlignBottom,
+                text,
+            )
 
     def _paint_bars(self, p: QPainter, lay: _Layout) -> None:
         assert self.diag is not None
@@ -350,14 +360,16 @@ class _PairCanvas(QWidget):
             if i in hi_rows:
                 a = QColor(accent)
                 a.setAlpha(45)
-                p.fillRect(QRectF(row.left(), row.top(), lay.value_x + lay.value_w - row.left(),
-                                  row.height()), a)
+                p.fillRect(
+                    QRectF(row.left(), row.top(), lay.value_x + lay.value_w - row.left(), row.height()), a
+                )
             v = float(self.diag[i])
             inset = min(2.0, band.height() * 0.12)
             if math.isfinite(v):
                 length = max(-1.0, min(1.0, v)) * half
-                bar = QRectF(min(zero, zero + length), row.top() + inset, abs(length),
-                             row.height() - 2 * inset)
+                bar = QRectF(
+                    min(zero, zero + length), row.top() + inset, abs(length), row.height() - 2 * inset
+                )
                 fill = diverging_color(v)
                 p.setPen(QPen(fill.darker(135), 1))
                 p.setBrush(fill)
@@ -367,8 +379,11 @@ class _PairCanvas(QWidget):
                 f.setBold(i in hi_rows)
                 p.setFont(f)
                 p.setPen(pal.color(QPalette.WindowText))
-                p.drawText(QRectF(lay.value_x, row.top(), lay.value_w, row.height()),
-                           Qt.AlignLeft | Qt.AlignVCenter | Qt.TextDontClip, format_value(v))
+                p.drawText(
+                    QRectF(lay.value_x, row.top(), lay.value_w, row.height()),
+                    Qt.AlignLeft | Qt.AlignVCenter | Qt.TextDontClip,
+                    format_value(v),
+                )
         p.setPen(QPen(pal.color(QPalette.Mid), 1))
         p.drawLine(QPointF(zero, t.top()), QPointF(zero, t.bottom()))
 
@@ -425,8 +440,15 @@ class PairView(QWidget):
         self.clear()
 
     # ----------------------------------------------------------------------------- public API
-    def set_pair(self, query: QImage, candidate: QImage, matrix: np.ndarray | None, query_caption: str,
-                 candidate_caption: str, score_text: str) -> None:
+    def set_pair(
+        self,
+        query: QImage,
+        candidate: QImage,
+        matrix: np.ndarray | None,
+        query_caption: str,
+        candidate_caption: str,
+        score_text: str,
+    ) -> None:
         self.heatmap.set_matrix(matrix)  # validates (K×K) before anything changes
         c = self.canvas
         c.images = {"query": QImage(query), "candidate": QImage(candidate)}

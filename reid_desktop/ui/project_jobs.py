@@ -10,8 +10,9 @@ from reid_desktop.core.scan import IngestReport, ingest
 from reid_desktop.store import Project
 
 
-def ingest_job(project_path: Path, folders: Sequence[str], layout: str, token: CancelToken
-               ) -> Job[IngestReport]:
+def ingest_job(
+    project_path: Path, folders: Sequence[str], layout: str, token: CancelToken
+) -> Job[IngestReport]:
     project = Project.open(project_path)
     try:
         report = yield from ingest(project, folders, layout, token)
@@ -23,9 +24,9 @@ def ingest_job(project_path: Path, folders: Sequence[str], layout: str, token: C
 def rescan_job(project_path: Path, token: CancelToken) -> Job[IngestReport]:
     project = Project.open(project_path)
     try:
-        roots = list(dict.fromkeys(
-            (c.root, c.layout) for c in project.cameras.all() if Path(c.root).is_dir()
-        ))
+        roots = list(
+            dict.fromkeys((c.root, c.layout) for c in project.cameras.all() if Path(c.root).is_dir())
+        )
         missing = sorted({c.root for c in project.cameras.all() if not Path(c.root).is_dir()})
         report = IngestReport()
         for root, layout in roots:

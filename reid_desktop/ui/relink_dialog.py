@@ -48,8 +48,12 @@ class RelinkDialog(QDialog):
         buttons.accepted.connect(self._relink)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow(QLabel("Point a camera folder at its new location. A sample of crops is "
-                           "checked by content before anything changes."))
+        form.addRow(
+            QLabel(
+                "Point a camera folder at its new location. A sample of crops is "
+                "checked by content before anything changes."
+            )
+        )
         form.addRow("Folder:", self.source)
         form.addRow("New location:", row)
         form.addRow(self.error)

@@ -59,30 +59,43 @@ class ReviewController(QObject):
             self.view.show_empty("Open a project to review matches.")
             return
         if p.crops.count() == 0:
-            self.view.show_empty("No crops yet. Add camera folders first.", "Add Camera Folders…",
-                                 self.window.add_folders_dialog)
+            self.view.show_empty(
+                "No crops yet. Add camera folders first.",
+                "Add Camera Folders…",
+                self.window.add_folders_dialog,
+            )
             return
         model = ensure_default_model(p)
         if model is None:
-            self.view.show_empty("No encoder is available. Import one in the Models tab.", "Models…",
-                                 lambda: self.window.show_tab("Models"))
+            self.view.show_empty(
+                "No encoder is available. Import one in the Models tab.",
+                "Models…",
+                lambda: self.window.show_tab("Models"),
+            )
             return
         missing = len(p.embeddings.missing_crop_ids(model.id))
         if missing:
             self.view.show_empty(
                 f"{missing:,} crops have no embedding for <b>{model.name}</b> yet.<br>"
                 "Embedding runs in the background and can be cancelled; finished crops are kept.",
-                f"Embed {missing:,} crops", lambda: self.embed(model.id))
+                f"Embed {missing:,} crops",
+                lambda: self.embed(model.id),
+            )
             return
         self.view.show_empty(f"Preparing the review queue for <b>{model.name}</b>…")
         path = p.path
-        self.window.run_job("Preparing review", lambda t: queue_job(path, model.id, t),
-                            lambda res: self._ready(model.id, res), modal=False)
+        self.window.run_job(
+            "Preparing review",
+            lambda t: queue_job(path, model.id, t),
+            lambda res: self._ready(model.id, res),
+            modal=False,
+        )
 
     def embed(self, model_id: int) -> None:
         path = self.project.path
-        self.window.run_job("Embedding crops", lambda t: embed_job(path, model_id, t),
-                            lambda rep: self._embedded(rep))
+        self.window.run_job(
+            "Embedding crops", lambda t: embed_job(path, model_id, t), lambda rep: self._embedded(rep)
+        )
 
     def _embedded(self, report) -> None:
         msg = f"Embedded {report.encoded:,} crops on {report.provider} ({report.rate:,.0f}/s)"

@@ -50,8 +50,10 @@ class CropInfo:
 
 def crop_lookup(project: Project) -> dict[int, CropInfo]:
     cams = {c.id: c for c in project.cameras.all()}
-    return {c.id: CropInfo(str(Path(cams[c.camera_id].root) / c.rel_path), cams[c.camera_id].name,
-                           c.rel_path) for c in project.crops.all()}
+    return {
+        c.id: CropInfo(str(Path(cams[c.camera_id].root) / c.rel_path), cams[c.camera_id].name, c.rel_path)
+        for c in project.crops.all()
+    }
 
 
 class ReviewView(QWidget):
@@ -189,8 +191,10 @@ class ReviewView(QWidget):
             self.query = None
             self.candidates.set_items([])
             self.pair.clear()
-            self.query_label.setText("<b>Queue finished.</b><br>Every proposed pair is decided. "
-                                     "Use ← to revisit, or re-score after fine-tuning.")
+            self.query_label.setText(
+                "<b>Queue finished.</b><br>Every proposed pair is decided. "
+                "Use ← to revisit, or re-score after fine-tuning."
+            )
             self._update_stats()
             return
         self.query = pair.query
@@ -202,16 +206,22 @@ class ReviewView(QWidget):
         probs = s.probability([c.score for c in cands]) if s.calibrator.fitted else [None] * len(cands)
         decided = s.links.decided
         items = [
-            CandidateItem(c.crop_id, self.crops[c.crop_id].path, self.crops[c.crop_id].camera, c.score,
-                          None if p is None else float(p),
-                          "decided" if (min(pair.query, c.crop_id), max(pair.query, c.crop_id)) in decided
-                          else None)
+            CandidateItem(
+                c.crop_id,
+                self.crops[c.crop_id].path,
+                self.crops[c.crop_id].camera,
+                c.score,
+                None if p is None else float(p),
+                "decided" if (min(pair.query, c.crop_id), max(pair.query, c.crop_id)) in decided else None,
+            )
             for c, p in zip(cands, probs, strict=True)
         ]
         self.candidates.set_items(items)
         q = self.crops[pair.query]
-        self.query_label.setText(f"<b>Query</b><br>{q.camera}<br><span style='color:#666'>"
-                                 f"{Path(q.rel_path).name}</span><br><br>{pair.kind} pair")
+        self.query_label.setText(
+            f"<b>Query</b><br>{q.camera}<br><span style='color:#666'>"
+            f"{Path(q.rel_path).name}</span><br><br>{pair.kind} pair"
+        )
         row = self.candidates.row_of(pair.candidate)
         self.strip.setCurrentIndex(self.candidates.index(row))
         self._show_candidate(row)
@@ -226,11 +236,19 @@ class ReviewView(QWidget):
         c = self.candidates.item(row)
         q = self.crops[self.query]
         matrix = self.session.stripe_matrix(self.query, c.crop_id)
-        score = (f"P(same) {c.prob:.2f} · cosine {c.score:.2f}" if c.prob is not None
-                 else f"cosine {c.score:.2f} (uncalibrated)")
-        self.pair.set_pair(self.images.get(q.path), self.images.get(c.path), matrix,
-                           f"{q.camera}/{Path(q.rel_path).name}",
-                           f"{c.camera}/{Path(self.crops[c.crop_id].rel_path).name}", score)
+        score = (
+            f"P(same) {c.prob:.2f} · cosine {c.score:.2f}"
+            if c.prob is not None
+            else f"cosine {c.score:.2f} (uncalibrated)"
+        )
+        self.pair.set_pair(
+            self.images.get(q.path),
+            self.images.get(c.path),
+            matrix,
+            f"{q.camera}/{Path(q.rel_path).name}",
+            f"{c.camera}/{Path(self.crops[c.crop_id].rel_path).name}",
+            score,
+        )
         self.hint.setText("")
 
     def selected_candidate(self) -> int | None:
@@ -241,10 +259,12 @@ class ReviewView(QWidget):
         if self.session is None:
             return
         st = self.session.stats()
-        text = (f"<b>{st.decided:,}</b> decided ({st.same:,} same · {st.different:,} different) · "
-                f"<b>{st.identities:,}</b> identities ({st.linked_crops:,} crops) · "
-                f"≈ {st.expected_links_left:,.0f} links left in {st.queue_left:,} queued pairs · "
-                f"<span style='color:#666'>{st.calibration}</span>")
+        text = (
+            f"<b>{st.decided:,}</b> decided ({st.same:,} same · {st.different:,} different) · "
+            f"<b>{st.identities:,}</b> identities ({st.linked_crops:,} crops) · "
+            f"≈ {st.expected_links_left:,.0f} links left in {st.queue_left:,} queued pairs · "
+            f"<span style='color:#666'>{st.calibration}</span>"
+        )
         self.stats_label.setText(text)
         self.statsChanged.emit(text)
 
@@ -274,8 +294,9 @@ class ReviewView(QWidget):
     def undo(self) -> None:
         if self.session and (d := self.session.undo()) is not None:
             self.show_current()
-            self.hint.setText(f"Undone: {d.verdict} on crops {d.query_crop_id} and {d.candidate_crop_id} "
-                              "· Redo (Shift+U)")
+            self.hint.setText(
+                f"Undone: {d.verdict} on crops {d.query_crop_id} and {d.candidate_crop_id} · Redo (Shift+U)"
+            )
             self.decided.emit(d.id)
 
     def redo(self) -> None:

@@ -23,8 +23,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 ROOT = Path(__file__).resolve().parents[2]
 PKU = ROOT.parent / "shared" / "data" / "pku-reid-dev"
-EVENTS = [ROOT / "bench" / "out" / "train" / "baseline.events.jsonl",
-          ROOT / "tests" / "data" / "train_events.jsonl"]
+EVENTS = [
+    ROOT / "bench" / "out" / "train" / "baseline.events.jsonl",
+    ROOT / "tests" / "data" / "train_events.jsonl",
+]
 
 
 def _pump(app: QApplication, seconds: float) -> None:
@@ -71,6 +73,7 @@ def _bad_files(folder: Path) -> str:
 def _play_operator(w, decisions: int) -> None:
     """Answer the first queue pairs from ground truth, as an operator would."""
     s = w.review.session
+
     # PKU has ground truth; synthetic crops are named after their person (i % 30).
     def person(c) -> str | None:
         tail = Path(c.rel_path).stem.split("_")[-1]
@@ -81,7 +84,9 @@ def _play_operator(w, decisions: int) -> None:
         pair = s.current()
         if pair is None:
             break
-        verdict = "same" if gt.get(pair.query) and gt.get(pair.query) == gt.get(pair.candidate) else "different"
+        verdict = (
+            "same" if gt.get(pair.query) and gt.get(pair.query) == gt.get(pair.candidate) else "different"
+        )
         s.decide(pair.query, pair.candidate, verdict)
     w.review.show_current()
 

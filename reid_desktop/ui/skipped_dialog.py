@@ -79,8 +79,7 @@ class SkippedFilesDialog(QDialog):
         layout.addWidget(buttons)
 
     def visible_items(self) -> list[SkippedFile]:
-        rows = [self.proxy.mapToSource(self.proxy.index(r, 0)).row()
-                for r in range(self.proxy.rowCount())]
+        rows = [self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(self.proxy.rowCount())]
         items = self.model.items()
         return [items[r] for r in rows]
 
@@ -96,7 +95,8 @@ class SkippedFilesDialog(QDialog):
                 w.writerow([i.source_root, i.path, i.reason, i.seen_at])
 
     def _ask_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export skipped files", "skipped-files.csv",
-                                              "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export skipped files", "skipped-files.csv", "CSV files (*.csv)"
+        )
         if path:
             self.export_csv(path)

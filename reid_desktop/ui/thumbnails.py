@@ -49,8 +49,13 @@ class ThumbnailCache(QObject):
 
     ready = Signal(str)
 
-    def __init__(self, size: QSize = QSize(128, 256), capacity_bytes: int = 192 * 2**20,
-                 pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        size: QSize = QSize(128, 256),
+        capacity_bytes: int = 192 * 2**20,
+        pool: QThreadPool | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.size = size
         self.capacity_bytes = capacity_bytes
@@ -119,4 +124,3 @@ class ThumbnailCache(QObject):
 
     def wait(self, msecs: int = 5000) -> bool:
         return self._pool.waitForDone(msecs)
-

@@ -26,16 +26,17 @@ class TrainingPlot(QWidget):
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), self.palette().base())
         fm = p.fontMetrics()
-        plot = QRectF(self.rect()).adjusted(fm.horizontalAdvance("0.000") + 12, 24, -fm.horizontalAdvance("0.00") - 14,
-                                           -fm.height() - 10)
+        plot = QRectF(self.rect()).adjusted(
+            fm.horizontalAdvance("0.000") + 12, 24, -fm.horizontalAdvance("0.00") - 14, -fm.height() - 10
+        )
         p.setPen(QPen(self.palette().mid().color()))
         p.drawRect(plot)
         p.setPen(self.palette().text().color())
-        p.drawText(QRectF(plot.left(), 2, plot.width(), 20), Qt.AlignLeft | Qt.AlignVCenter,
-                   "training loss")
+        p.drawText(QRectF(plot.left(), 2, plot.width(), 20), Qt.AlignLeft | Qt.AlignVCenter, "training loss")
         p.setPen(MAP)
-        p.drawText(QRectF(plot.left(), 2, plot.width(), 20), Qt.AlignRight | Qt.AlignVCenter,
-                   "held-out mAP ●")
+        p.drawText(
+            QRectF(plot.left(), 2, plot.width(), 20), Qt.AlignRight | Qt.AlignVCenter, "held-out mAP ●"
+        )
         ts = [t for t, _ in self.losses] + [t for t, _ in self.maps]
         if not ts:
             p.setPen(self.palette().mid().color())
@@ -44,8 +45,11 @@ class TrainingPlot(QWidget):
         t1 = max(max(ts), 1.0)
         x = lambda t: plot.left() + plot.width() * t / t1  # noqa: E731
         p.setPen(self.palette().text().color())
-        p.drawText(QRectF(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt.AlignRight,
-                   f"{t1 / 60:.1f} min")
+        p.drawText(
+            QRectF(plot.left(), plot.bottom() + 4, plot.width(), fm.height()),
+            Qt.AlignRight,
+            f"{t1 / 60:.1f} min",
+        )
         if self.losses:
             lo, hi = min(v for _, v in self.losses), max(v for _, v in self.losses)
             hi = hi if hi > lo else lo + 1
@@ -57,8 +61,11 @@ class TrainingPlot(QWidget):
             p.drawPath(path)
             p.setPen(LOSS)
             p.drawText(QRectF(0, plot.top() - 6, plot.left() - 4, fm.height()), Qt.AlignRight, f"{hi:.2f}")
-            p.drawText(QRectF(0, plot.bottom() - fm.height() + 6, plot.left() - 4, fm.height()), Qt.AlignRight,
-                       f"{lo:.2f}")
+            p.drawText(
+                QRectF(0, plot.bottom() - fm.height() + 6, plot.left() - 4, fm.height()),
+                Qt.AlignRight,
+                f"{lo:.2f}",
+            )
         if self.maps:
             ym = lambda v: plot.bottom() - plot.height() * v  # noqa: E731  mAP on a fixed 0..1 axis
             p.setPen(QPen(MAP, 2))
@@ -70,9 +77,15 @@ class TrainingPlot(QWidget):
                 p.drawEllipse(pt, 3.5, 3.5)
             p.setPen(MAP)
             p.drawText(QRectF(plot.right() + 4, plot.top() - 6, 60, fm.height()), Qt.AlignLeft, "1.0")
-            p.drawText(QRectF(plot.right() + 4, plot.bottom() - fm.height() + 6, 60, fm.height()), Qt.AlignLeft,
-                       "0.0")
+            p.drawText(
+                QRectF(plot.right() + 4, plot.bottom() - fm.height() + 6, 60, fm.height()),
+                Qt.AlignLeft,
+                "0.0",
+            )
             last = self.maps[-1][1]
-            p.drawText(QRectF(plot.right() + 4, ym(last) - fm.height() / 2, 60, fm.height()), Qt.AlignLeft,
-                       f"{last:.2f}")
+            p.drawText(
+                QRectF(plot.right() + 4, ym(last) - fm.height() / 2, 60, fm.height()),
+                Qt.AlignLeft,
+                f"{last:.2f}",
+            )
         p.end()

@@ -29,8 +29,9 @@ class JobHandle(QObject):
     cancelled = Signal()
     done = Signal()  # after any of finished / failed / cancelled
 
-    def __init__(self, name: str, factory: Callable[[CancelToken], Job[Any]],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, name: str, factory: Callable[[CancelToken], Job[Any]], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.name = name
         self.factory = factory
@@ -92,7 +93,8 @@ class _Runnable(QRunnable):
             self._emit("done")
 
 
-def prepare_job(name: str, factory: Callable[[CancelToken], Job[Any]],
-                parent: QObject | None = None) -> JobHandle:
+def prepare_job(
+    name: str, factory: Callable[[CancelToken], Job[Any]], parent: QObject | None = None
+) -> JobHandle:
     """A job handle to connect to, then `.start()`."""
     return JobHandle(name, factory, parent)

