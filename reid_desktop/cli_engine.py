@@ -89,7 +89,7 @@ def _quantize(args: argparse.Namespace, project, fp32: Path) -> Path:
     else:
         calib = sorted(p for p in Path(args.calib_dir).rglob("*") if p.suffix.lower() in {".jpg", ".png"})
     dst = fp32.with_name(fp32.stem + ".int8.onnx")
-    quantize_int8(fp32, dst, calib)
+    quantize_int8(fp32, dst, calib, overwrite=args.overwrite)
     print(f"  int8 copy: {dst} (calibrated on {min(len(calib), 200)} crops)")
     if args.eval_data:
         from reid_desktop.core.encoder import Encoder
