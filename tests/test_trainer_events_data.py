@@ -95,3 +95,24 @@ def test_project_source_uses_confirmed_identities(project, two_cameras):
     assert len(ts.samples) == 6 and len(ts.identities) == 2
     assert len(ts.hard_negatives) == 1
     assert {s.camera for s in ts.samples} == {"cam1", "cam2"}
+
+
+def test_pk_sampler_batches_and_hard_negative_partners(tmp_path):
+    from trainer.dataset import PKSampler, hard_identity_pairs
+
+    ts = check(from_folder(_labelled_folder(tmp_path / "d", people=10, per_cam=2)))
+    samples = ts.samples
+    path_of = {s.pid: s.path for s in samples}
+    hard = hard_identity_pairs(samples, [(path_of["0"], path_of["7"])])
+    assert hard == {"0": {"7"}, "7": {"0"}}
+    sampler = PKSampler(samples, p=4, k=3, seed=1, hard_pairs=hard)
+    batches = list(sampler)
+    assert len(batches) == len(samples) // 12
+    for b in batches:
+        pids = [samples[i].pid for i in b]
+        assert len(b) == 12 and len(set(pids)) == 4 and all(pids.count(x) == 3 for x in set(pids))
+        if "0" in pids[:6] or "7" in pids[:6]:  # drawn in the first half: its partner joins
+            assert {"0", "7"} <= set(pids)
+    sampler.set_epoch(2)
+    assert list(sampler) != batches  # reshuffled per epoch, deterministic per seed
+    assert list(PKSampler(samples, p=4, k=3, seed=1, hard_pairs=hard)) == batches

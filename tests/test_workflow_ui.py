@@ -160,6 +160,7 @@ def test_finetune_dialog_replays_recorded_events(qtbot, window, tmp_path):
     dlg.feed(text[half:])
     assert dlg.monitor.done is not None and dlg.progress.value() == 1000
     assert "after" in dlg.result.text() and not dlg.activate_button.isHidden()
+    assert w.project.training_runs.all() == []  # only a started run is recorded
     got = []
     dlg.modelReady.connect(got.append)
     dlg.activate_button.click()
@@ -176,3 +177,35 @@ def test_training_monitor_on_error_and_cancel():
     m2 = TrainingMonitor()
     m2.feed('{"event": "eval", "epoch": 1}\n')  # malformed events are counted, not fatal
     assert m2.malformed == 1 and not m2.finished
+
+
+def test_finetune_runs_the_real_trainer_and_cancel_keeps_model(qtbot, window, tmp_path):
+    """Start reid-train through QProcess on confirmed identities, see events arrive, cancel."""
+    import sys
+
+    from synth import make_camera_folder
+
+    w = window
+    cams = [make_camera_folder(tmp_path / "c" / f"cam{i}", people=9, per_person=2, seed=i) for i in (1, 2)]
+    w.create_project(tmp_path / "ft.reidproj")
+    w.add_folders([str(c) for c in cams], "folders")
+    wait_idle(qtbot, w)
+    by_name = {Path(c.rel_path).name: c.id for c in w.project.crops.all()}
+    for p in range(9):  # confirm 9 people across both cameras
+        a, b = by_name[f"p{p:03d}_v0_s1.jpg"], by_name[f"p{p:03d}_v0_s2.jpg"]
+        w.project.decisions.record(a, b, "same", operator="t")
+        w.project.decisions.record(a, by_name[f"p{p:03d}_v1_s2.jpg"], "same", operator="t")
+    active_before = w.project.active_model_id
+    dlg = FineTuneDialog(w.project, w, program=[sys.executable, "-m", "trainer.cli", "--init", "bignet"])
+    qtbot.addWidget(dlg)
+    assert dlg.plan_ok and "9</b> confirmed identities" in dlg.plan.text()
+    dlg.minutes.setValue(5)
+    dlg.start()
+    qtbot.waitUntil(lambda: len(dlg.monitor.losses) >= 1 or dlg.monitor.finished, timeout=120_000)
+    assert dlg.monitor.start is not None and dlg.monitor.start["holdout_ids"] == 3
+    dlg.cancel()
+    qtbot.waitUntil(lambda: dlg.monitor.finished, timeout=60_000)
+    assert dlg.monitor.cancelled and "Cancelled" in dlg.status.text()
+    assert not dlg.out_dir.exists()
+    assert [r.status for r in w.project.training_runs.all()] == ["cancelled"]
+    assert w.project.active_model_id == active_before

@@ -182,7 +182,10 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         bf16 = args.bf16 == "on" or (args.bf16 == "auto" and device == "cpu" and _native_bf16())
         cl = args.channels_last != "off"
         cfg = TrainConfig(recipe, args.epochs, args.minutes, args.seed, device, bf16, cl)
-        result = train(model, train_items, hold, pre, cfg, events, dist, tmp / "best_state.pt")
+        from .dataset import hard_identity_pairs
+
+        hard = hard_identity_pairs(train_items, ts.hard_negatives)
+        result = train(model, train_items, hold, pre, cfg, events, dist, tmp / "best_state.pt", hard)
         if not dist.is_main:
             return 0
         model.load_state_dict(torch.load(tmp / "best_state.pt", map_location="cpu", weights_only=True))

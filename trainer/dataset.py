@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset, Sampler
@@ -82,12 +83,18 @@ class CropDataset(Dataset):
 
 
 class PKSampler(Sampler[list[int]]):
-    """Batches of P identities × K crops each (with replacement when an identity has fewer)."""
+    """Batches of P identities × K crops each (with replacement when an identity has fewer).
 
-    def __init__(self, samples: list[Labelled], p: int, k: int, seed: int = 0) -> None:
+    `hard_pairs` (identity pairs an operator declared different) are put in the same batch when
+    one of them is drawn, so the batch-level losses see those confusable people side by side.
+    """
+
+    def __init__(self, samples: list[Labelled], p: int, k: int, seed: int = 0,
+                 hard_pairs: dict[str, set[str]] | None = None) -> None:
         self.by_id: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(samples):
             self.by_id[s.pid].append(i)
+        self.hard = {a: sorted(b & set(self.by_id)) for a, b in (hard_pairs or {}).items() if a in self.by_id}
         self.p = min(p, len(self.by_id))
         self.k = k
         self.seed = seed
@@ -113,9 +120,25 @@ class PKSampler(Sampler[list[int]]):
             if len(set(chosen)) < self.p:  # a reshuffle boundary repeated an identity
                 rest = [i for i in self.by_id if i not in chosen]
                 chosen = list(dict.fromkeys(chosen)) + rng.sample(rest, self.p - len(set(chosen)))
+            for j, pid in enumerate(list(chosen[: self.p // 2])):  # pull in a hard negative partner
+                partners = [q for q in self.hard.get(pid, ()) if q not in chosen]
+                if partners:
+                    chosen[self.p - 1 - j] = rng.choice(partners)
             batch = []
             for pid in chosen:
                 pool = self.by_id[pid]
                 pick = rng.sample(pool, self.k) if len(pool) >= self.k else rng.choices(pool, k=self.k)
                 batch += pick
             yield batch
+
+
+def hard_identity_pairs(samples: list[Labelled], negatives: list[tuple[Path, Path]]) -> dict[str, set[str]]:
+    """Identity pairs joined by at least one "different" decision between their crops."""
+    pid_of = {s.path: s.pid for s in samples}
+    pairs: dict[str, set[str]] = defaultdict(set)
+    for a, b in negatives:
+        pa, pb = pid_of.get(a), pid_of.get(b)
+        if pa and pb and pa != pb:
+            pairs[pa].add(pb)
+            pairs[pb].add(pa)
+    return dict(pairs)

@@ -88,6 +88,7 @@ def train(
     events: EventWriter,
     dist: Dist,
     best_path: Path,
+    hard_pairs: dict[str, set[str]] | None = None,
 ) -> dict:
     """Train in place; returns {"before", "after", "best_epoch", "history"}; best weights saved to
     best_path (a plain state_dict) whenever held-out mAP improves."""
@@ -119,7 +120,9 @@ def train(
     opt = torch.optim.Adam(params, lr=recipe.lr, weight_decay=5e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=device.startswith("cuda"))  # fp16 AMP on GPU
     ds = CropDataset(train_items, train_transform(p), labels, views=2 if key is not None else 1)
-    sampler = PKSampler(train_items, recipe.p, recipe.k, seed=cfg.seed * 31 + dist.rank)
+    sampler = PKSampler(
+        train_items, recipe.p, recipe.k, seed=cfg.seed * 31 + dist.rank, hard_pairs=hard_pairs
+    )
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=0)
     steps_per_epoch = len(sampler)
     budget_s = cfg.minutes * 60 if cfg.minutes else None

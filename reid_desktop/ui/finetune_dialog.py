@@ -79,6 +79,7 @@ class FineTuneDialog(QDialog):
         self.proc: QProcess | None = None
         self.monitor = TrainingMonitor()
         self.out_dir: Path | None = None
+        self.run_id: int | None = None  # the training_runs row of this dialog's run
         self.recipe = QComboBox()
         for name, desc in RECIPES.items():
             self.recipe.addItem(f"{name} — {desc}", name)
@@ -151,6 +152,9 @@ class FineTuneDialog(QDialog):
         self.proc.finished.connect(self._finished)
         self.proc.errorOccurred.connect(self._proc_error)
         self.proc.start()
+        self.run_id = self.project.training_runs.start(
+            self.recipe.currentData(), {"minutes": self.minutes.value(), "out": str(self.out_dir)}
+        ).id
         for w in (self.recipe, self.minutes, self.start_button):
             w.setEnabled(False)
         self.cancel_button.show()
@@ -195,6 +199,8 @@ class FineTuneDialog(QDialog):
             f"<td><b>{a['mAP']:.3f}</b></td></tr></table>"
         )
         self.status.setText(f"Finished: best epoch {d.get('best_epoch')}, model saved in {d['out']}.")
+        if self.run_id is not None:
+            self.project.training_runs.finish(self.run_id, "done", {"before": b, "after": a, "out": d["out"]})
         self.activate_button.show()
         self.cancel_button.hide()
 
@@ -203,6 +209,9 @@ class FineTuneDialog(QDialog):
         m = self.monitor
         if m.done is None:
             why = m.error or f"the trainer stopped (exit code {code})"
+            if self.run_id is not None:
+                status = "cancelled" if m.cancelled else "failed"
+                self.project.training_runs.finish(self.run_id, status, {"error": why})
             self.status.setText(
                 ("Cancelled: " if m.cancelled else "Training failed: ")
                 + why

@@ -118,6 +118,10 @@ class ModelActions(QObject):
         except ContractError as exc:
             show_error(self.w, "Fine-tuned model", str(exc))
             return
+        run_id = getattr(getattr(self, "dialog", None), "run_id", None)
+        if run_id is not None:
+            run = self.w.project.training_runs.get(run_id)
+            self.w.project.training_runs.finish(run_id, run.status, run.metrics, model.id)
         self.activate(model.id)
 
     def export_dialog(self) -> None:
