@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -35,6 +35,7 @@ from .review_controller import ReviewController
 from .review_view import ReviewView
 from .skipped_dialog import SkippedFilesDialog
 from .thumbnails import ThumbnailCache
+from .window_menus import BUSY_BLOCKED, PROJECT_ACTIONS, build_menus
 from .worker import JobHandle, prepare_job
 
 log = logging.getLogger(__name__)
@@ -95,105 +96,14 @@ class MainWindow(QMainWindow):
         self.resize(1180, 760)
         self._show_project_state()
 
-    # ---- actions and menus -------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        act.setStatusTip(tip)
-        act.triggered.connect(slot)
-        return act
-
     def _build_actions(self) -> None:
-        self.act_new = self._action("&New Project…", self.new_project_dialog, QKeySequence.New)
-        self.act_open = self._action("&Open Project…", self.open_project_dialog, QKeySequence.Open)
-        self.act_close = self._action("&Close Project", self.close_project, QKeySequence.Close)
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit)
-        self.act_add = self._action(
-            "&Add Camera Folders…",
-            self.add_folders_dialog,
-            "Ctrl+Shift+A",
-            "Scan one folder per camera, or a Market-1501 folder",
-        )
-        self.act_rescan = self._action(
-            "&Re-scan All Folders", self.rescan, "F5", "Pick up new files and report missing ones"
-        )
-        self.act_relink = self._action("Re&link Moved Folder…", self.relink_dialog)
-        self.act_skipped = self._action("&Skipped Files…", self.show_skipped, "Ctrl+Shift+K")
-        self.act_filter = self._action(
-            "&Find Crop", lambda: self.browser.filter.setFocus(), QKeySequence.Find
-        )
-        self.act_zoom_in = self._action(
-            "Larger Thumbnails", lambda: self.browser.zoom_by(16), QKeySequence.ZoomIn
-        )
-        self.act_zoom_out = self._action(
-            "Smaller Thumbnails", lambda: self.browser.zoom_by(-16), QKeySequence.ZoomOut
-        )
-        self.act_export = self._action(
-            "&Export Identities (Market-1501)…", lambda: self.model_actions.export_dialog(), "Ctrl+E"
-        )
-        self.act_import = self._action("&Import Model…", lambda: self.model_actions.import_dialog())
-        self.act_finetune = self._action("&Fine-tune…", lambda: self.model_actions.fine_tune(), "Ctrl+T")
-        self.act_review = self._action("&Review", lambda: self.show_tab("Review"), "Ctrl+2")
-        self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
-        self.act_about = self._action("&About reid-desktop", self.show_about)
-
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open):
-            m.addAction(a)
-        self.recent_menu = m.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        m.addSeparator()
-        m.addAction(self.act_export)
-        m.addSeparator()
-        m.addAction(self.act_close)
-        m.addSeparator()
-        m.addAction(self.act_quit)
-        m = mb.addMenu("&Cameras")
-        for a in (self.act_add, self.act_rescan, self.act_relink):
-            m.addAction(a)
-        m.addSeparator()
-        m.addAction(self.act_skipped)
-        m = mb.addMenu("&Models")
-        for a in (self.act_import, self.act_finetune):
-            m.addAction(a)
-        m = mb.addMenu("&View")
-        m.addAction(self.act_review)
-        for a in (self.act_filter, self.act_zoom_in, self.act_zoom_out):
-            m.addAction(a)
-        m = mb.addMenu("&Help")
-        m.addAction(self.act_shortcuts)
-        m.addAction(self.act_about)
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        paths = self.recent.existing()
-        for p in paths:
-            self.recent_menu.addAction(p, lambda p=p: self.open_project(p))
-        if not paths:
-            self.recent_menu.addAction("(none)").setEnabled(False)
+        build_menus(self)
 
     def _show_project_state(self) -> None:
         has = self.project is not None
         busy = self.job is not None
-        for a in (
-            self.act_close,
-            self.act_add,
-            self.act_rescan,
-            self.act_relink,
-            self.act_skipped,
-            self.act_filter,
-            self.act_zoom_in,
-            self.act_zoom_out,
-            self.act_export,
-            self.act_import,
-            self.act_finetune,
-            self.act_review,
-        ):
-            a.setEnabled(
-                has and not (busy and a in (self.act_add, self.act_rescan, self.act_relink, self.act_close))
-            )
+        for name in PROJECT_ACTIONS:
+            getattr(self, name).setEnabled(has and not (busy and name in BUSY_BLOCKED))
         self.stack.setCurrentIndex(1 if has else 0)
         self.welcome.set_recent(self.recent.existing())
         title = f"{self.project.path.name} — reid-desktop" if has else "reid-desktop"
