@@ -249,3 +249,32 @@ def test_default_encoder_weights_from_the_wheel(tmp_path: Path) -> None:
     assert torch.equal(net.state_dict()["features.17.conv.2.weight"], sd["features.17.conv.6.weight"])
     version, text = package_licence()
     assert version and "MIT License" in text
+
+
+def test_stripe_embedding_exports_and_round_trips(tmp_path):
+    """The SliceNet2-style embedding (centred, PCA-projected, normalised stripes) survives export
+    and checkpointing, and is a unit vector of K·r values."""
+    import warnings
+
+    from reid_desktop.core.contract import Preprocess
+    from reid_desktop.core.encoder import Encoder
+    from trainer.export import export_onnx, load_checkpoint
+    from trainer.models.reid_net import ReIDNet
+
+    warnings.simplefilter("ignore")
+    torch.manual_seed(0)
+    m = ReIDNet("bignet", num_stripes=4, stripe_dim=0).eval()
+    assert not m.uses_stripe_embedding
+    basis = torch.linalg.qr(torch.randn(128, 8))[0]
+    m.set_stripe_embedding(torch.randn(4, 128), basis)
+    x = torch.randn(3, 3, 128, 48)
+    emb, _ = m(x)
+    assert emb.shape == (3, 32) and torch.allclose(emb.norm(dim=1), torch.ones(3), atol=1e-5)
+    path = export_onnx(m, tmp_path / "s.onnx", Preprocess(height=128, width=48), {"test": True},
+                       parity_images=x)
+    enc = Encoder.load(path)
+    assert enc.session.get_outputs()[0].shape[1] == 32
+    again = load_checkpoint(path.with_suffix(".pt"))
+    assert again.uses_stripe_embedding and torch.allclose(again(x)[0], emb, atol=1e-5)
+    m.set_stripe_embedding(None, None)
+    assert m(x)[0].shape[1] == m.embed_dim and m.config["stripe_embed_dim"] == 0

@@ -188,7 +188,10 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         result = train(model, train_items, hold, pre, cfg, events, dist, tmp / "best_state.pt", hard)
         if not dist.is_main:
             return 0
-        model.load_state_dict(torch.load(tmp / "best_state.pt", map_location="cpu", weights_only=True))
+        best = torch.load(tmp / "best_state.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(best["state"])
+        if best["stripe_fit"] is not None:  # the stripe embedding ranked the held-out people better
+            model.set_stripe_embedding(*best["stripe_fit"])
         model.classifier = None  # the exported encoder (and checkpoint) carry no training head
         model._config["num_classes"] = 0
         from .dataset import app_tensor

@@ -12,13 +12,19 @@ Heads (DESIGN.md §1A/§1C):
 - Projection MLP (training only) on "global", L2-normalised → "proj" for the contrastive loss.
 - Optional identity classifier (Linear, no bias) on "bn" → "logits".
 
-Train mode returns a dict; eval mode returns (global embedding N×D post-BN, stripe map N×C×h×w),
-which is exactly what `export_module()` exposes to ONNX.
+Train mode returns a dict; eval mode returns (embedding, stripe map N×C×h×w), which is exactly
+what `export_module()` exposes to ONNX. The embedding is the post-BN global feature, or — after
+`set_stripe_embedding` — the SliceNet2-style stripe embedding (DESIGN.md §1C): each of the K stripes
+centred on a training mean, projected on a PCA basis fitted on training crops, L2-normalised, and
+concatenated (÷√K, so the whole vector has unit norm). The trainer picks whichever ranks the
+held-out identities better; on PKU the stripe embedding of a fine-tuned MobileNetV2 reached mAP
+0.785 against 0.733 for the global feature.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +48,8 @@ def band_bounds(h: int, k: int) -> list[tuple[int, int]]:
 def horizontal_pool(fmap: torch.Tensor, k: int) -> torch.Tensor:
     """N×C×h×w → N×K×C, averaging each of K horizontal bands."""
     rows = fmap.mean(dim=3)  # N×C×h
-    return torch.stack([rows[:, :, a:b].mean(dim=2) for a, b in band_bounds(fmap.shape[2], k)], dim=1)
+    h = int(fmap.shape[2])  # the input size is fixed, so the bands are constants in an export
+    return torch.stack([rows[:, :, a:b].mean(dim=2) for a, b in band_bounds(h, k)], dim=1)
 
 
 class ReIDNet(nn.Module):
@@ -57,6 +64,7 @@ class ReIDNet(nn.Module):
         *,
         last_stride1: bool = False,
         weights: Path | None = None,
+        stripe_embed_dim: int = 0,
     ) -> None:
         """embed_dim None keeps the backbone's own width (OSNet: its pretrained 512-d fc); an int adds
         a Linear(C, embed_dim) after pooling. proj_dim 0 drops the projection head."""
@@ -70,6 +78,7 @@ class ReIDNet(nn.Module):
             "proj_dim": int(proj_dim),
             "num_classes": int(num_classes),
             "last_stride1": bool(last_stride1),
+            "stripe_embed_dim": 0,
         }
         self.num_stripes = num_stripes
         if embed_dim is None:
@@ -100,6 +109,9 @@ class ReIDNet(nn.Module):
         )
         self.classifier = nn.Linear(d, num_classes, bias=False) if num_classes else None
         self._init_heads()
+        if stripe_embed_dim:  # shapes only; load_state_dict fills the fitted values
+            self.set_stripe_embedding(torch.zeros(num_stripes, self.stripe_dim),
+                                      torch.zeros(self.stripe_dim, stripe_embed_dim))
 
     def _init_heads(self) -> None:
         nn.init.ones_(self.bnneck.weight)
@@ -119,6 +131,31 @@ class ReIDNet(nn.Module):
         cfg["proj_dim"] = self.proj[-1].out_features if isinstance(self.proj, nn.Sequential) else 0
         return cfg
 
+    def set_stripe_embedding(self, mean: torch.Tensor | None, basis: torch.Tensor | None) -> None:
+        """Use the stripe embedding (mean K×C, PCA basis C×r, both fitted on training crops), or go
+        back to the global feature with None."""
+        for name in ("stripe_mean", "stripe_basis"):
+            if name in self._buffers:
+                del self._buffers[name]
+        if mean is None or basis is None:
+            self._config["stripe_embed_dim"] = 0
+            return
+        dev = next(self.parameters()).device
+        self.register_buffer("stripe_mean", mean.detach().float().to(dev).clone())
+        self.register_buffer("stripe_basis", basis.detach().float().to(dev).clone())
+        self._config["stripe_embed_dim"] = int(basis.shape[1])
+
+    @property
+    def uses_stripe_embedding(self) -> bool:
+        return "stripe_basis" in self._buffers
+
+    def embedding(self, bn: torch.Tensor, smap: torch.Tensor) -> torch.Tensor:
+        if not self.uses_stripe_embedding:
+            return bn
+        s = (horizontal_pool(smap, self.num_stripes) - self.stripe_mean) @ self.stripe_basis
+        k = self.stripe_mean.shape[0]  # a buffer shape: a constant when exported
+        return F.normalize(s, dim=2).flatten(1) / math.sqrt(k)
+
     def _global(self, fmap: torch.Tensor) -> torch.Tensor:
         pooled = fmap.mean(dim=(2, 3))
         if isinstance(self.backbone, OSNet) and isinstance(self.embed, nn.Identity):
@@ -131,7 +168,7 @@ class ReIDNet(nn.Module):
         bn = self.bnneck(glob)
         smap = self.stripe_reduce(fmap)
         if not self.training:
-            return bn, smap
+            return self.embedding(bn, smap), smap
         out = {"global": glob, "bn": bn, "stripes": horizontal_pool(smap, self.num_stripes), "map": smap}
         if self.proj is not None:
             out["proj"] = F.normalize(self.proj(glob), dim=1)
@@ -156,4 +193,5 @@ class _InferenceView(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fmap = self.net.backbone(x)
-        return self.net.bnneck(self.net._global(fmap)), self.net.stripe_reduce(fmap)
+        smap = self.net.stripe_reduce(fmap)
+        return self.net.embedding(self.net.bnneck(self.net._global(fmap)), smap), smap
