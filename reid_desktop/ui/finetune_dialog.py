@@ -198,7 +198,10 @@ class FineTuneDialog(QDialog):
             f"<tr><td><b>after</b></td><td><b>{a['rank1']:.3f}</b></td><td><b>{a['rank5']:.3f}</b></td>"
             f"<td><b>{a['mAP']:.3f}</b></td></tr></table>"
         )
-        self.status.setText(f"Finished: best epoch {d.get('best_epoch')}, model saved in {d['out']}.")
+        emb = a.get("embedding", "global")
+        how = "stripe embedding (centred, projected stripes)" if emb == "stripes" else "global feature"
+        self.status.setText(f"Finished: best epoch {d.get('best_epoch')} using the {how}; model saved in "
+                            f"{d['out']}.")
         if self.run_id is not None:
             self.project.training_runs.finish(self.run_id, "done", {"before": b, "after": a, "out": d["out"]})
         self.activate_button.show()

@@ -66,6 +66,10 @@ class ReviewView(QWidget):
         self.crops: dict[int, CropInfo] = {}
         self.query: int | None = None
         self.images = ImageCache(parent=self)
+        self._queue_timer = QTimer(self)
+        self._queue_timer.setSingleShot(True)
+        self._queue_timer.setInterval(400)
+        self._queue_timer.timeout.connect(self._update_stats)
         self.last_show_ms = 0.0
 
         self.stats_label = QLabel()
@@ -226,7 +230,8 @@ class ReviewView(QWidget):
         self.strip.setCurrentIndex(self.candidates.index(row))
         self._show_candidate(row)
         self.last_show_ms = (time.perf_counter() - t0) * 1000
-        QTimer.singleShot(0, self._update_stats)  # after the pair is on screen
+        QTimer.singleShot(0, lambda: self._update_stats(queue=False))  # after the pair is on screen
+        self._queue_timer.start()  # the queue pass waits until the operator pauses
         nxt = s.queue[s.pos + 1 : s.pos + 3]
         self.images.prefetch([self.crops[x].path for p in nxt for x in (p.query, p.candidate)])
 
@@ -255,10 +260,10 @@ class ReviewView(QWidget):
         idx = self.strip.currentIndex()
         return self.candidates.item(idx.row()).crop_id if idx.isValid() else None
 
-    def _update_stats(self) -> None:
+    def _update_stats(self, queue: bool = True) -> None:
         if self.session is None:
             return
-        st = self.session.stats()
+        st = self.session.stats(queue=queue)
         text = (
             f"<b>{st.decided:,}</b> decided ({st.same:,} same · {st.different:,} different) · "
             f"<b>{st.identities:,}</b> identities ({st.linked_crops:,} crops) · "
