@@ -169,7 +169,7 @@ class IdentitiesView(QWidget):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([420, 800])
+        split.setSizes([480, 800])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
@@ -186,6 +186,10 @@ class IdentitiesView(QWidget):
         cams = [c.name for c in self.project.cameras.all()] if self.project else []
         self._paths = self._crop_paths() if self.project else {}
         self.model.set_rows(rows, cams)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.Stretch)
+        for col in range(1, self.model.columnCount()):  # counts and coverage stay compact
+            hh.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         current = self.camera_filter.currentText()
         self.camera_filter.blockSignals(True)
         self.camera_filter.clear()

@@ -51,7 +51,7 @@ class IdentityTableModel(QAbstractTableModel):
             if col == 1:
                 return len(r.crops)
             n = r.cameras.get(self._cameras[col - 2], 0)
-            return "●" * min(n, 5) + (f"+{n - 5}" if n > 5 else "") if n else "–"
+            return "●" * min(n, 3) + (f"+{n - 3}" if n > 3 else "") if n else "–"
         if role == Qt.ToolTipRole:
             if col == 0:
                 extra = (
