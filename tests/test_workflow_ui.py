@@ -209,3 +209,54 @@ def test_finetune_runs_the_real_trainer_and_cancel_keeps_model(qtbot, window, tm
     assert not dlg.out_dir.exists()
     assert [r.status for r in w.project.training_runs.all()] == ["cancelled"]
     assert w.project.active_model_id == active_before
+
+
+def test_identity_actions_from_keys_and_edits_after_redo(qtbot, window, tmp_path, two_cameras, monkeypatch):
+    """F2/notes actions open their dialogs (not called with Qt's `checked` flag), and a link that
+    was deleted, restored by undo, can be deleted again (void follows the undo chain)."""
+    from PySide6.QtWidgets import QInputDialog
+
+    w = window
+    w.create_project(tmp_path / "i.reidproj")
+    w.add_folders([str(two_cameras[0]), str(two_cameras[1])], "folders")
+    wait_idle(qtbot, w)
+    crops = w.project.crops.all()
+    d = w.project.decisions.record(crops[0].id, crops[12].id, "same", operator="t")
+    w.show_tab("Identities")
+    w.identities.table.selectRow(0)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Alice", True))
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("tall, red bag", True))
+    w.identities.acts["rename"].trigger()
+    w.identities.acts["notes"].trigger()
+    row = w.identities.current()
+    assert (row.name, row.notes) == ("Alice", "tall, red bag")
+    w.identities.links.setCurrentRow(0)
+    w.identities.acts["unlink"].trigger()
+    assert w.identities.model.rowCount() == 0
+    w.identities.undo_stack.undo()  # link back (its deletion voided)
+    assert [x.id for x in w.project.decisions.active()] == [d.id]
+    w.identities.table.selectRow(0)
+    w.identities.links.setCurrentRow(0)
+    w.identities.acts["unlink"].trigger()  # deleting it again must work
+    assert w.project.decisions.active() == []
+    w.identities.undo_stack.undo()
+    w.identities.undo_stack.redo()
+    assert w.project.decisions.active() == []
+
+
+def test_calibration_uses_only_the_active_models_verdicts(project):
+    from reid_desktop.core.review_session import links_and_calibration
+
+    cam = project.cameras.add("c", "/x", "folders")
+    project.crops.insert_many([{"camera_id": cam.id, "rel_path": f"{i}.jpg", "sha256": str(i), "width": 1,
+                                "height": 1, "size_bytes": 1, "mtime_ns": 1} for i in range(60)])
+    a = project.models.add("a", "/a", "s", {})
+    b = project.models.add("b", "/b", "s", {})
+    ids = [c.id for c in project.crops.all()]
+    for i in range(0, 40, 2):
+        verdict = "same" if i % 4 == 0 else "different"
+        project.decisions.record(ids[i], ids[i + 1], verdict, operator="t", score=0.9 if verdict == "same" else 0.1,
+                                 model_id=a.id)
+    _, cal_a = links_and_calibration(project, a.id)
+    _, cal_b = links_and_calibration(project, b.id)
+    assert cal_a.fitted and not cal_b.fitted

@@ -94,7 +94,8 @@ def split_out(project: Project, crop_ids: list[int], operator: str) -> list[Deci
     """Detach crops from their identity by voiding every "same" decision that touches them."""
     wanted = set(crop_ids)
     undo_rows = []
-    for d in project.decisions.active():
-        if d.verdict == "same" and (d.query_crop_id in wanted or d.candidate_crop_id in wanted):
-            undo_rows.append(project.decisions.undo(d.id, operator=operator))
+    with project.write():  # all or nothing
+        for d in project.decisions.active():
+            if d.verdict == "same" and (d.query_crop_id in wanted or d.candidate_crop_id in wanted):
+                undo_rows.append(project.decisions.void(d.id, operator=operator))
     return undo_rows

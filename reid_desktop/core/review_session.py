@@ -30,28 +30,41 @@ class ReviewStats:
     calibration: str
 
 
-def links_and_calibration(project: Project) -> tuple[LinkGraph, ScoreCalibrator]:
-    """The identity graph and P(same | score) fitted on the operators' scored verdicts."""
-    active = project.decisions.active()
-    scored = [d for d in active if d.score is not None and d.verdict in ("same", "different")]
+def scored_verdicts(active: list[Decision], model_id: int) -> list[tuple[float, int]]:
+    """(score, 1 for same / 0 for different) of verdicts scored by this model: cosines of
+    different models do not share one calibration."""
+    return [
+        (d.score, int(d.verdict == "same"))
+        for d in active
+        if d.score is not None and d.model_id == model_id and d.verdict in ("same", "different")
+    ]
+
+
+def fit_calibration(scored: list[tuple[float, int]]) -> ScoreCalibrator:
     cal = ScoreCalibrator()
     if scored:
-        cal.fit(
-            np.array([d.score for d in scored], dtype=np.float64),
-            np.array([d.verdict == "same" for d in scored], dtype=np.int64),
-        )
-    return LinkGraph(active), cal
+        arr = np.asarray(scored, dtype=np.float64)
+        cal.fit(arr[:, 0], arr[:, 1].astype(np.int64))
+    return cal
+
+
+def links_and_calibration(project: Project, model_id: int) -> tuple[LinkGraph, ScoreCalibrator]:
+    """The identity graph and P(same | score) fitted on the operators' verdicts for this model."""
+    active = project.decisions.active()
+    return LinkGraph(active), fit_calibration(scored_verdicts(active, model_id))
 
 
 def prepare_queue(project: Project, model_id: int) -> tuple[GalleryIndex, list[Pair]]:
     """The slow part of opening a session, for a worker thread with its own project connection.
     The ranked queue is cached in the project while the model's embeddings stay the same."""
     index = GalleryIndex.from_project(project, model_id)
-    key = project.embeddings.fingerprint(model_id)
+    # Undos re-open pairs the cached queue left out, so they are part of the key.
+    undos = project.db.execute("SELECT count(*) FROM decisions WHERE verdict = 'undo'").fetchone()[0]
+    key = f"{project.embeddings.fingerprint(model_id)}:{int(index.crop_ids.sum())}:{undos}"
     blob = project.embeddings.get_queue_cache(model_id, key)
     if blob is not None:
-        return index, unpack_queue(blob)
-    links, cal = links_and_calibration(project)
+        return index, [p for p in unpack_queue(blob) if p.query in index and p.candidate in index]
+    links, cal = links_and_calibration(project, model_id)
     queue = build_queue(index, links, calibrate=cal.predict if cal.fitted else None)
     project.embeddings.put_queue_cache(model_id, key, pack_queue(queue))
     return index, queue
@@ -85,10 +98,15 @@ class ReviewSession:
 
     # ---- state ----------------------------------------------------------------------------------
     def _load_decisions(self) -> None:
-        self.links, self.calibrator = links_and_calibration(self.project)
+        """Decisions in force, from the project file: links, calibration and counts."""
+        active = self.project.decisions.active()
+        self.links = LinkGraph(active)
+        self._scored = scored_verdicts(active, self.model_id)
+        self.calibrator = fit_calibration(self._scored)
+        self._counts = {v: sum(d.verdict == v for d in active) for v in ("same", "different", "skip")}
 
     def _refit(self) -> None:
-        _, self.calibrator = links_and_calibration(self.project)
+        self.calibrator = fit_calibration(self._scored)
 
     def refresh_links(self) -> None:
         """Decisions changed elsewhere (identity edits): reload them, keep the queue."""
@@ -167,7 +185,9 @@ class ReviewSession:
             query, candidate, verdict, operator=self.operator, score=score, model_id=self.model_id
         )
         self.links.add(query, candidate, verdict)
+        self._counts[verdict] += 1
         if verdict in ("same", "different") and score is not None:
+            self._scored.append((score, int(verdict == "same")))
             self._refit()  # scores become calibrated as soon as there are enough verdicts
         self.undo_stack.append(d.id)
         self.redo_stack.clear()
@@ -184,11 +204,11 @@ class ReviewSession:
         """Void this session's latest decision (or redo); its pair becomes current again."""
         if not self.undo_stack:
             return None
-        row = self.project.decisions.undo(self.undo_stack.pop(), operator=self.operator)
+        row = self.project.decisions.undo(self.undo_stack[-1], operator=self.operator)
+        self.undo_stack.pop()  # only once the undo row is written
         self.redo_stack.append(row.id)
         target = self._base(row)
-        self._reload_links()
-        self._refit()
+        self._load_decisions()
         self._focus(target.query_crop_id, target.candidate_crop_id)
         return target
 
@@ -196,15 +216,12 @@ class ReviewSession:
         """Restore the last undone decision by voiding its undo row (the audit trail keeps all)."""
         if not self.redo_stack:
             return None
-        row = self.project.decisions.undo(self.redo_stack.pop(), operator=self.operator)
+        row = self.project.decisions.undo(self.redo_stack[-1], operator=self.operator)
+        self.redo_stack.pop()
         self.undo_stack.append(row.id)
-        self._reload_links()
-        self._refit()
+        self._load_decisions()
         self._skip_resolved()
         return self._base(row)
-
-    def _reload_links(self) -> None:
-        self.links = LinkGraph(self.project.decisions.active())
 
     def _focus(self, a: int, b: int) -> None:
         key = LinkGraph.key(a, b)
@@ -219,7 +236,6 @@ class ReviewSession:
     def stats(self, *, queue: bool = True) -> ReviewStats:
         """Counts of decisions and identities; with `queue`, also what is left in the queue (a
         pass over the whole queue: ~70 ms for 10,000 crops, so the view debounces it)."""
-        active = self.project.decisions.active()
         comps = self.links.components()
         if queue:
             left = [p for p in self.queue[self.pos :] if self._open(p)]
@@ -230,9 +246,9 @@ class ReviewSession:
             self._queue_stats = (len(left), expected)
         n_left, expected = getattr(self, "_queue_stats", (len(self.queue) - self.pos, 0.0))
         return ReviewStats(
-            decided=len(active),
-            same=sum(d.verdict == "same" for d in active),
-            different=sum(d.verdict == "different" for d in active),
+            decided=sum(self._counts.values()),
+            same=self._counts["same"],
+            different=self._counts["different"],
             identities=len(comps),
             linked_crops=sum(len(m) for m in comps.values()),
             queue_left=n_left,

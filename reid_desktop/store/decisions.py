@@ -63,6 +63,16 @@ class DecisionRepo:
             )
         return self.get(cur.lastrowid)
 
+    def void(self, decision_id: int, *, operator: str) -> Decision:
+        """Take a verdict that is in force out of force, whatever undo/redo rows it already has:
+        the newest row of its chain is the one to void. Raises ValueError when it is not in force."""
+        if decision_id not in {d.id for d in self.active()}:
+            raise ValueError(f"decision {decision_id} is not in force")
+        last = decision_id
+        while (nxt := self.voided_by(last)) is not None:
+            last = nxt
+        return self.undo(last, operator=operator)
+
     def get(self, decision_id: int) -> Decision:
         row = self._c.db.execute(
             f"SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?", [decision_id]
@@ -169,8 +179,8 @@ class TrainingRunRepo:
     def finish(self, run_id: int, status: str, metrics: dict[str, Any], model_id: int | None = None) -> None:
         with self._c.write() as db:
             db.execute(
-                "UPDATE training_runs SET status = ?, finished_at = ?, metrics = ?, model_id = ? "
-                "WHERE id = ?",
+                "UPDATE training_runs SET status = ?, finished_at = ?, metrics = ?, "
+                "model_id = COALESCE(?, model_id) WHERE id = ?",
                 [status, utc_now(), json.dumps(metrics, sort_keys=True), model_id, run_id],
             )
 

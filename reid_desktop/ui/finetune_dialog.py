@@ -80,6 +80,7 @@ class FineTuneDialog(QDialog):
         self.monitor = TrainingMonitor()
         self.out_dir: Path | None = None
         self.run_id: int | None = None  # the training_runs row of this dialog's run
+        self._shown = False
         self.recipe = QComboBox()
         for name, desc in RECIPES.items():
             self.recipe.addItem(f"{name} — {desc}", name)
@@ -151,14 +152,15 @@ class FineTuneDialog(QDialog):
         self.proc.readyReadStandardOutput.connect(self._read)
         self.proc.finished.connect(self._finished)
         self.proc.errorOccurred.connect(self._proc_error)
-        self.proc.start()
         self.run_id = self.project.training_runs.start(
             self.recipe.currentData(), {"minutes": self.minutes.value(), "out": str(self.out_dir)}
         ).id
+        self._shown = False
         for w in (self.recipe, self.minutes, self.start_button):
             w.setEnabled(False)
         self.cancel_button.show()
         self.status.setText("Starting the trainer…")
+        self.proc.start()  # last: a failure to start is reported through errorOccurred
 
     def feed(self, text: str) -> None:
         """Events from the trainer (also used by tests replaying recorded runs)."""
@@ -176,7 +178,8 @@ class FineTuneDialog(QDialog):
         m = self.monitor
         self.progress.setValue(int(1000 * m.fraction()))
         self.plot.set_data(m.losses, [(0.0 if e["epoch"] == 0 else self._t_of(e), e["mAP"]) for e in m.evals])
-        if m.done is not None:
+        if m.done is not None and not self._shown:
+            self._shown = True
             self._show_result()
 
     def _t_of(self, e: dict) -> float:
@@ -200,8 +203,9 @@ class FineTuneDialog(QDialog):
         )
         emb = a.get("embedding", "global")
         how = "stripe embedding (centred, projected stripes)" if emb == "stripes" else "global feature"
-        self.status.setText(f"Finished: best epoch {d.get('best_epoch')} using the {how}; model saved in "
-                            f"{d['out']}.")
+        self.status.setText(
+            f"Finished: best epoch {d.get('best_epoch')} using the {how}; model saved in {d['out']}."
+        )
         if self.run_id is not None:
             self.project.training_runs.finish(self.run_id, "done", {"before": b, "after": a, "out": d["out"]})
         self.activate_button.show()
@@ -227,6 +231,19 @@ class FineTuneDialog(QDialog):
     def _proc_error(self, err) -> None:
         if self.proc is not None and self.proc.state() == QProcess.NotRunning and self.monitor.done is None:
             self.status.setText(f"Could not run the trainer: {self.proc.errorString()}")
+            if self.run_id is not None:
+                self.project.training_runs.finish(self.run_id, "failed", {"error": self.proc.errorString()})
+                self.run_id = None
+            for w in (self.recipe, self.minutes, self.start_button):
+                w.setEnabled(True)
+            self.cancel_button.hide()
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.state() != QProcess.NotRunning
+
+    def reject(self) -> None:  # Esc / Close: never leave a trainer running unseen
+        self.cancel()
+        super().reject()
 
     def cancel(self) -> None:
         if self.proc is not None and self.proc.state() != QProcess.NotRunning:

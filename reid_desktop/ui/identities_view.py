@@ -41,8 +41,16 @@ class _DecisionsCommand(QUndoCommand):
 
     def _flip(self) -> None:
         p = self.view.project
-        self.rows = [p.decisions.undo(r, operator=self.view.operator).id for r in self.rows]
+        with p.write():  # all rows of the edit flip together
+            self.rows = [self._toggle(p, r) for r in self.rows]
         self.view.reload()
+
+    def _toggle(self, p, row_id: int) -> int:
+        """Void the newest row of the chain (another screen may have undone ours meanwhile)."""
+        last = row_id
+        while (nxt := p.decisions.voided_by(last)) is not None:
+            last = nxt
+        return p.decisions.undo(last, operator=self.view.operator).id
 
     def redo(self) -> None:
         if self.first:  # the edit itself was applied before the command was pushed
@@ -87,7 +95,7 @@ class IdentitiesView(QWidget):
         self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
         self.proxy.setSortRole(Qt.UserRole)
         self.filter = QLineEdit(placeholderText="Filter identities by name…")
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self._name_filter)
         self.camera_filter = QComboBox()
         self.camera_filter.currentIndexChanged.connect(lambda _i: self._apply_camera_filter())
         self.table = QTableView()
@@ -129,7 +137,7 @@ class IdentitiesView(QWidget):
             act = QAction(text, self)
             act.setShortcut(QKeySequence(shortcut))
             act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            act.triggered.connect(slot)
+            act.triggered.connect(lambda _checked=False, s=slot: s())  # not the checked flag as an arg
             self.addAction(act)
             self.acts[key] = act
             b = QPushButton(f"{text} [{QKeySequence(shortcut).toString(QKeySequence.NativeText)}]")
@@ -201,6 +209,7 @@ class IdentitiesView(QWidget):
         self.summary.setText(
             text + (f" · <span style='color:#a03000'>⚠ {bad} with contradictions</span>" if bad else "")
         )
+        self._apply_camera_filter()
         if keep is not None:
             self.select_key(keep.key, fallback_crops=keep.crops)
         elif rows:
@@ -214,6 +223,10 @@ class IdentitiesView(QWidget):
             c.id: (cams[c.camera_id].name, c.rel_path, str(Path(cams[c.camera_id].root) / c.rel_path))
             for c in self.project.crops.all(include_missing=True)
         }
+
+    def _name_filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        self._apply_camera_filter()
 
     def _apply_camera_filter(self) -> None:
         cam = self.camera_filter.currentText()
@@ -288,7 +301,7 @@ class IdentitiesView(QWidget):
         others = [r for r in self.model.rows() if r.key != row.key] if row else []
         if not others:
             return
-        labels = [f"{r.label} ({len(r.crops)} crops)" for r in others]
+        labels = [f"{r.label} ({len(r.crops)} crops, #{r.key})" for r in others]  # unique
         choice, ok = QInputDialog.getItem(
             self, "Merge identities", f"Merge {row.label} with:", labels, 0, False
         )
@@ -323,6 +336,11 @@ class IdentitiesView(QWidget):
         if item is None:
             self.message.setText("Select a link to delete first.")
             return
-        u = self.project.decisions.undo(item.data(Qt.UserRole), operator=self.operator)
+        try:
+            u = self.project.decisions.void(item.data(Qt.UserRole), operator=self.operator)
+        except ValueError as exc:  # changed elsewhere since the list was drawn
+            self.message.setText(f"Not changed: {exc}.")
+            self.reload()
+            return
         self.undo_stack.push(_DecisionsCommand(self, "Delete link", [u.id]))
         self.reload()

@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
     def close_project(self) -> None:
         if self.project is None:
             return
+        self.model_actions.stop_training()
         self.thumbnails.clear()
         self.review.clear_session()
         self.review.show_empty("Open a project to review matches.")
@@ -214,12 +215,17 @@ class MainWindow(QMainWindow):
         self.job.failed.connect(lambda msg: show_error(self, f"{title} failed", msg))
         self.job.cancelled.connect(lambda: self.statusBar().showMessage(f"{title}: cancelled", 5000))
 
+        handle = self.job
+
         def after() -> None:  # the window is free again before the follow-up runs (it may start a job)
             self._job_done()
             if not modal:
                 self.statusBar().clearMessage()
             if result and on_finished is not None:
                 on_finished(result[0])
+            result.clear()  # large results (an index, a queue) must not outlive their use
+            handle.deleteLater()
+            self.refresh_review_if_shown()
 
         self.job.done.connect(after)
         if modal:
@@ -236,6 +242,16 @@ class MainWindow(QMainWindow):
             self.browser.refresh()
         self._show_project_state()
 
+    def refresh_review_if_shown(self) -> None:
+        """Rebuild the review screen now if it is visible and was cleared (new crops, new model)."""
+        if (
+            self.project is not None
+            and self.job is None
+            and self.review.session is None
+            and self.tabs.currentWidget() is self.review
+        ):
+            self.review_ctl.activate()
+
     def show_tab(self, name: str) -> None:
         for i in range(self.tabs.count()):
             if self.tabs.tabText(i) == name:
@@ -249,11 +265,11 @@ class MainWindow(QMainWindow):
             elif self.review.session is not None and self._identities_dirty:
                 self.review.session.refresh_links()  # edits made in Identities
                 self.review.show_current()
+            self._identities_dirty = False
         elif w is self.identities and self.project is not None:
             self.identities.reload()
         elif w is self.models and self.project is not None:
             self.models.reload()
-        self._identities_dirty = False
 
     def _identities_changed(self) -> None:
         self._identities_dirty = True

@@ -53,6 +53,12 @@ class ModelActions(QObject):
         super().__init__(window)
         self.w = window
 
+    def stop_training(self) -> None:
+        """Closing the project (or the app) cancels a running fine-tune; nothing is activated."""
+        if getattr(self, "dialog", None) is not None:
+            self.dialog.cancel()
+            self.dialog = None
+
     def models_dir(self) -> Path:
         d = self.w.project.path.with_name(self.w.project.path.stem + ".models")
         d.mkdir(exist_ok=True)
@@ -67,6 +73,7 @@ class ModelActions(QObject):
             self.w.review_ctl.embed(model_id)  # only what this model lacks
         else:
             self.w.statusBar().showMessage("Model activated; every crop already has its embedding.", 5000)
+            self.w.refresh_review_if_shown()
 
     def embed(self, model_id: int) -> None:
         self.w.review_ctl.embed(model_id)
@@ -106,6 +113,10 @@ class ModelActions(QObject):
     def fine_tune(self) -> None:
         from .finetune_dialog import FineTuneDialog
 
+        if getattr(self, "dialog", None) is not None and self.dialog.running():
+            self.dialog.show()  # one training run at a time
+            self.dialog.raise_()
+            return
         dlg = FineTuneDialog(self.w.project, self.w)
         dlg.modelReady.connect(self.use_trained)
         dlg.open()

@@ -108,6 +108,9 @@ class ReviewController(QObject):
         p = self.project
         if p is None:
             return
+        if p.active_model_id != model_id:  # the model was switched while the queue was ranked
+            self.activate()
+            return
         index, queue = result
         session = ReviewSession(p, model_id, self.operator, index=index, queue=queue)
         model = p.models.get(model_id)

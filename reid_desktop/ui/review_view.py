@@ -197,7 +197,7 @@ class ReviewView(QWidget):
             self.pair.clear()
             self.query_label.setText(
                 "<b>Queue finished.</b><br>Every proposed pair is decided. "
-                "Use ← to revisit, or re-score after fine-tuning."
+                "Fine-tune and re-score for new proposals."
             )
             self._update_stats()
             return
@@ -296,8 +296,21 @@ class ReviewView(QWidget):
     def skip(self) -> None:
         self._decide("skip")
 
+    def _stale(self, exc: ValueError) -> None:
+        """Decisions changed in another screen: reload them instead of failing."""
+        self.session.refresh_links()
+        self.show_current()
+        self.hint.setText(f"Not changed: {exc}. Decisions were edited elsewhere; reloaded.")
+
     def undo(self) -> None:
-        if self.session and (d := self.session.undo()) is not None:
+        if self.session is None:
+            return
+        try:
+            d = self.session.undo()
+        except ValueError as exc:
+            self._stale(exc)
+            return
+        if d is not None:
             self.show_current()
             self.hint.setText(
                 f"Undone: {d.verdict} on crops {d.query_crop_id} and {d.candidate_crop_id} · Redo (Shift+U)"
@@ -305,7 +318,14 @@ class ReviewView(QWidget):
             self.decided.emit(d.id)
 
     def redo(self) -> None:
-        if self.session and (d := self.session.redo()) is not None:
+        if self.session is None:
+            return
+        try:
+            d = self.session.redo()
+        except ValueError as exc:
+            self._stale(exc)
+            return
+        if d is not None:
             self.show_current()
             self.hint.setText(f"Redone: {d.verdict}")
             self.decided.emit(d.id)
