@@ -248,15 +248,28 @@ def test_calibration_uses_only_the_active_models_verdicts(project):
     from reid_desktop.core.review_session import links_and_calibration
 
     cam = project.cameras.add("c", "/x", "folders")
-    project.crops.insert_many([{"camera_id": cam.id, "rel_path": f"{i}.jpg", "sha256": str(i), "width": 1,
-                                "height": 1, "size_bytes": 1, "mtime_ns": 1} for i in range(60)])
+    project.crops.insert_many(
+        [
+            {
+                "camera_id": cam.id,
+                "rel_path": f"{i}.jpg",
+                "sha256": str(i),
+                "width": 1,
+                "height": 1,
+                "size_bytes": 1,
+                "mtime_ns": 1,
+            }
+            for i in range(60)
+        ]
+    )
     a = project.models.add("a", "/a", "s", {})
     b = project.models.add("b", "/b", "s", {})
     ids = [c.id for c in project.crops.all()]
     for i in range(0, 40, 2):
         verdict = "same" if i % 4 == 0 else "different"
-        project.decisions.record(ids[i], ids[i + 1], verdict, operator="t", score=0.9 if verdict == "same" else 0.1,
-                                 model_id=a.id)
+        project.decisions.record(
+            ids[i], ids[i + 1], verdict, operator="t", score=0.9 if verdict == "same" else 0.1, model_id=a.id
+        )
     _, cal_a = links_and_calibration(project, a.id)
     _, cal_b = links_and_calibration(project, b.id)
     assert cal_a.fitted and not cal_b.fitted
