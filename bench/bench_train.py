@@ -80,7 +80,8 @@ def plot(results: dict, path: Path, minutes: float) -> None:
             d.line(xy, fill=c, width=3)
         for x, y in xy:
             d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=c)
-        d.text((w - 200, 40 + 16 * j), f"— {recipe}", fill=c)
+        d.line([w - 210, 46 + 16 * j, w - 194, 46 + 16 * j], fill=c, width=3)
+        d.text((w - 188, 40 + 16 * j), recipe, fill=c)
     img.save(path)
 
 
@@ -104,17 +105,18 @@ def main() -> int:
         results[recipe] = [(t, v) for t, v, _, _ in evals]
         done = next((e for e in events if e.type == "done"), None)
         if done is None or not evals:
-            rows.append(f"| {recipe} | failed | | | | |")
+            rows.append(f"| {recipe} | failed | | | | | |")
             continue
         b, a = done["before"], done["after"]
         rows.append(
             f"| {recipe} | {b['rank1']:.3f} / {b['mAP']:.3f} | {a['rank1']:.3f} / {a['mAP']:.3f} | "
+            f"{a.get('embedding', 'global')} | "
             f"{done['best_epoch']} of {len(epochs)} | {sum(epochs) / max(1, len(epochs)):.0f} | "
             f"{max(t for t, *_ in evals) / 60:.1f} |"
         )
     table = [
-        "| recipe | before R1 / mAP | after R1 / mAP (best epoch) | best epoch | s / epoch | minutes |",
-        "|---|---|---|---|---|---|",
+        "| recipe | before R1 / mAP | after R1 / mAP | embedding | best epoch | s / epoch | minutes |",
+        "|---|---|---|---|---|---|---|",
         *rows,
     ]
     print("\n".join(table))
