@@ -128,7 +128,7 @@ class ScoreCalibrator:
             a_z, b_z = _fit_platt((s - mu) / sd, y)
             if a_z < 0:
                 # Calibration must never rank a higher score as less likely the same person.
-                log.warning("calibration: decisions anti-correlate with scores; using the base rate only")
+                log.debug("calibration: decisions anti-correlate with scores; using the base rate only")
                 a_z = 0.0
                 b_z = float(np.log((self.n_same + 0.5) / (self.n_diff + 0.5)))
             self._platt = (a_z / sd, b_z - a_z * mu / sd)
