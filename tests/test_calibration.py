@@ -106,6 +106,7 @@ def test_anti_correlated_decisions_do_not_invert_scores():
     cal = ScoreCalibrator().fit(s, y)
     p = cal.predict(np.linspace(0, 1, 11))
     assert np.all(np.diff(p) >= 0)
+    assert not cal.fitted and "do not follow the scores" in cal.describe()  # raw scores, not a flat P
 
 
 def test_unfitted_returns_clipped_raw_scores():

@@ -107,6 +107,7 @@ class ScoreCalibrator:
         self.n_diff = 0
         self._platt: tuple[float, float] | None = None  # (slope, intercept) on raw scores
         self._iso: tuple[np.ndarray, np.ndarray] | None = None  # knots (score, probability)
+        self._flat = False  # enough verdicts, but they do not follow the scores
 
     def fit(self, scores, labels) -> ScoreCalibrator:
         """Fit on decisions; with too few of either class the calibrator is left (or becomes) unfitted."""
@@ -118,6 +119,7 @@ class ScoreCalibrator:
             raise ValueError("labels must be 0 (different) or 1 (same)")
         self.n_same, self.n_diff = int(np.count_nonzero(y == 1)), int(np.count_nonzero(y == 0))
         self._platt = self._iso = None
+        self._flat = False
         if min(self.n_same, self.n_diff) < self.MIN_PER_CLASS:
             log.info("calibration: too few decisions (%d same / %d different)", self.n_same, self.n_diff)
             return self
@@ -126,11 +128,12 @@ class ScoreCalibrator:
             mu, sd = float(s.mean()), float(s.std())
             sd = sd if sd > 0 else 1.0  # all scores equal: only the intercept carries information
             a_z, b_z = _fit_platt((s - mu) / sd, y)
-            if a_z < 0:
-                # Calibration must never rank a higher score as less likely the same person.
-                log.debug("calibration: decisions anti-correlate with scores; using the base rate only")
-                a_z = 0.0
-                b_z = float(np.log((self.n_same + 0.5) / (self.n_diff + 0.5)))
+            if a_z <= 0:
+                # Never rank a higher score as less likely the same person, and a flat P(same) tells
+                # an operator nothing: stay on raw scores until the verdicts follow them.
+                self._flat = True
+                log.debug("calibration: decisions do not follow the scores yet; staying on raw cosine")
+                return self
             self._platt = (a_z / sd, b_z - a_z * mu / sd)
         else:
             self._iso = _pav(s, y)
@@ -159,5 +162,8 @@ class ScoreCalibrator:
     def describe(self) -> str:
         if self.fitted:
             return f"calibrated on {self.n_same} same / {self.n_diff} different decisions ({self.method})"
+        if self._flat:
+            return (f"raw cosine ({self.n_same} same / {self.n_diff} different verdicts do not follow the "
+                    "scores yet)")
         need, have = self.MIN_PER_CLASS, f"{self.n_same} / {self.n_diff}"
         return f"raw cosine (need {need} same and {need} different decisions, have {have})"
