@@ -63,6 +63,8 @@ def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, window, tmp_path, two_
     window.create_project(tmp_path / "thumbs.reidproj")
     scan(qtbot, window, two_cameras[:1])
     model = window.browser.crops
+    window.thumbnails.wait(5000)
+    window.thumbnails.clear()  # the grid may already have asked for (and got) it while painting
     first = model.data(model.index(0), Qt.DecorationRole)
     assert first is window.thumbnails.placeholder  # not decoded yet: never blocks the view
     path = model.item(0).path
