@@ -26,8 +26,8 @@ class IdentityRow:
         return self.name or f"ID-{self.key:04d}"
 
 
-def identity_rows(project: Project) -> list[IdentityRow]:
-    active = project.decisions.active()
+def identity_rows(project: Project, active: list[Decision] | None = None) -> list[IdentityRow]:
+    active = project.decisions.active() if active is None else active
     links = LinkGraph(active)
     cams = {c.id: c.name for c in project.cameras.all()}
     crop_cam = {c.id: cams[c.camera_id] for c in project.crops.all(include_missing=True)}
@@ -66,11 +66,12 @@ def save_name(project: Project, row: IdentityRow, name: str, notes: str) -> int:
     return sid
 
 
-def links_within(project: Project, row: IdentityRow) -> list[Decision]:
+def links_within(project: Project, row: IdentityRow, active: list[Decision] | None = None) -> list[Decision]:
     members = set(row.crops)
+    active = project.decisions.active() if active is None else active
     return [
         d
-        for d in project.decisions.active()
+        for d in active
         if d.verdict == "same" and d.query_crop_id in members and d.candidate_crop_id in members
     ]
 

@@ -86,6 +86,7 @@ class IdentitiesView(QWidget):
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.project: Project | None = None
+        self._active = []  # decisions in force, read once per reload
         self.operator = default_operator()
         self.undo_stack = QUndoStack(self)
         self.model = IdentityTableModel(self)
@@ -190,7 +191,8 @@ class IdentitiesView(QWidget):
 
     def reload(self) -> None:
         keep = self.current()
-        rows = ident.identity_rows(self.project) if self.project else []
+        self._active = self.project.decisions.active() if self.project else []  # read once per reload
+        rows = ident.identity_rows(self.project, self._active) if self.project else []
         cams = [c.name for c in self.project.cameras.all()] if self.project else []
         self._paths = self._crop_paths() if self.project else {}
         self.model.set_rows(rows, cams)
@@ -267,7 +269,7 @@ class IdentitiesView(QWidget):
             items.append(CropItem(cid, cam, rel, path, 0, 0, "present"))
         self.crops.set_items(items)
         self.links.clear()
-        for d in ident.links_within(self.project, row):
+        for d in ident.links_within(self.project, row, self._active):
             it = QListWidgetItem(
                 f"crop {d.query_crop_id} ↔ crop {d.candidate_crop_id}   "
                 f"({d.operator}, {d.created_at[:16].replace('T', ' ')})"

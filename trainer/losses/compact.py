@@ -59,7 +59,20 @@ def _reduce(total: Tensor, n: int, reduction: Reduction) -> Tensor:
     return total / n if reduction == "mean" else total
 
 
-class CompactLoss(nn.Module):
+class _CentreLoss(nn.Module):
+    """Shared by the compact and scatter losses: the batch-size normalisation choice."""
+
+    def __init__(self, reduction: Reduction = "mean") -> None:
+        super().__init__()
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction: Reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CompactLoss(_CentreLoss):
     """Compact loss: pull each identity's codes inside a sphere that cannot overlap its neighbours.
 
     For identities p present in the batch with codes I_{p,i}::
@@ -70,12 +83,6 @@ class CompactLoss(nn.Module):
 
     With a single identity in the batch d_min is undefined and the loss is 0.
     """
-
-    def __init__(self, reduction: Reduction = "mean") -> None:
-        super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-        self.reduction: Reduction = reduction
 
     def forward(self, codes: Tensor, labels: Tensor) -> Tensor:
         _check(codes, labels, self.reduction)
@@ -93,11 +100,8 @@ class CompactLoss(nn.Module):
             total = 0.5 * F.relu(spread - d_min_sq[inverse]).sum()
             return _reduce(total, x.shape[0], self.reduction)
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
 
-
-class ScatterLoss(nn.Module):
+class ScatterLoss(_CentreLoss):
     """Scatter loss: squared distances of every code to the centres of the other identities.
 
     With Ī_j the batch mean code of identity j::
@@ -107,12 +111,6 @@ class ScatterLoss(nn.Module):
     Returned as a positive number; it is to be *maximised*, so the trainer SUBTRACTS γ·L_SL from the
     total loss (as :class:`InherentCodeLoss` does). 0 with a single identity in the batch.
     """
-
-    def __init__(self, reduction: Reduction = "mean") -> None:
-        super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-        self.reduction: Reduction = reduction
 
     def forward(self, codes: Tensor, labels: Tensor) -> Tensor:
         _check(codes, labels, self.reduction)
@@ -128,9 +126,6 @@ class ScatterLoss(nn.Module):
             own = F.one_hot(inverse, num_classes=centres.shape[0]).bool()
             total = 0.5 * d2.masked_fill(own, 0.0).sum()
             return _reduce(total, x.shape[0], self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
 
 
 class InherentCodeLoss(nn.Module):
