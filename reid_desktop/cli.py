@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from reid_desktop.core.contract import ContractError
+from reid_desktop.core.identities import count_identities
 from reid_desktop.core.jobs import Cancelled, CancelToken, Progress, run_job
 from reid_desktop.core.layouts import LAYOUTS
 from reid_desktop.core.relink import RelinkError, relink
@@ -45,7 +48,8 @@ def _progress_printer(stream=None):
     return show, finish
 
 
-def open_project(path: str, *, create: bool = False) -> Project:
+def open_project(path: str, *, create: bool = False, read_only: bool = False) -> Project:
+    """read_only for commands that only look: they never write (full disks, read-only media)."""
     p = Path(path)
     if create and not p.exists() and not p.with_name(p.name + ".reidproj").exists():
         project = Project.create(p)
@@ -53,7 +57,7 @@ def open_project(path: str, *, create: bool = False) -> Project:
         return project
     if not p.exists() and p.with_name(p.name + ".reidproj").exists():
         p = p.with_name(p.name + ".reidproj")
-    return Project.open(p)
+    return Project.open(p, read_only=read_only)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -83,7 +87,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 1 if report.errors else 0
 
 
-def summary_dict(s: ProjectSummary) -> dict:
+def summary_dict(s: ProjectSummary, identities: int) -> dict:
     return {
         "cameras": [
             {
@@ -101,16 +105,18 @@ def summary_dict(s: ProjectSummary) -> dict:
         "embeddings": s.embeddings,
         "decisions": s.decisions,
         "decisions_total": s.decisions_total,
-        "identities": s.identities,
+        "identities": identities,
+        "named_identities": s.named_identities,
         "skipped": s.skipped,
     }
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    with open_project(args.project) as project:
+    with open_project(args.project, read_only=True) as project:
         s = project.summary()
+        identities = count_identities(project)
         if args.json:
-            print(json.dumps(summary_dict(s), indent=2))
+            print(json.dumps(summary_dict(s, identities), indent=2))
             return 0
         print(f"Project {project.path}")
         print(f"{len(s.cameras)} camera(s), {s.crops} crop(s)")
@@ -119,16 +125,14 @@ def cmd_info(args: argparse.Namespace) -> int:
             extra += f", {c.skipped} skipped" if c.skipped else ""
             print(f"  {c.camera.name:<20} {c.present:>7} crops{extra}   {c.camera.root}")
         print(f"models: {s.models}   embeddings: {s.embeddings}")
-        print(
-            f"decisions: {s.decisions} in force ({s.decisions_total} recorded)   identities: {s.identities}"
-        )
+        print(f"decisions: {s.decisions} in force ({s.decisions_total} recorded)   identities: {identities}")
         if s.skipped:
             print(f"skipped files: {s.skipped} (`reid skipped {args.project}`)")
         return 0
 
 
 def cmd_skipped(args: argparse.Namespace) -> int:
-    with open_project(args.project) as project:
+    with open_project(args.project, read_only=True) as project:
         for item in project.skipped.all():
             print(f"{item.source_root}/{item.path}\t{item.reason}")
     return 0
@@ -195,10 +199,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (ProjectError, RelinkError, ContractError, ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"reid: error: {message}", file=sys.stderr)
-        return 1
+        return _fail(str(message))
     except Cancelled:
         return 130
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        full = " — the disk is full; free some space and run it again" if exc.errno == errno.ENOSPC else ""
+        return _fail(f"{exc.strerror or exc}{where}{full}")
+    except sqlite3.Error as exc:
+        return _fail(f"the project could not be read or written: {exc}")
+    except Exception as exc:  # never a traceback for a user; -v logs it
+        log.debug("unexpected failure", exc_info=True)
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for details)")
+
+
+def _fail(message: str) -> int:
+    print(f"reid: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def _quantize(args: argparse.Namespace, project, fp32: Path) -> Path:
 def cmd_models(args: argparse.Namespace) -> int:
     from .cli import open_project
 
-    with open_project(args.project) as project:
+    with open_project(args.project, read_only=True) as project:
         active = project.active_model_id
         for m in project.models.all():
             mark = "*" if m.id == active else " "
@@ -148,7 +148,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     from .cli import open_project
 
-    with open_project(args.project) as project:
+    with open_project(args.project, read_only=True) as project:
         model = resolve_model(project, args.model)
         index = GalleryIndex.from_project(project, model.id)
         crop = project.crops.get(args.crop)

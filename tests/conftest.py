@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,6 +16,38 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth import make_camera_folder  # noqa: E402
 
 from reid_desktop.store import Project  # noqa: E402
+
+# DESIGN §7: app code never opens a project file (or its -wal/-shm) with plain file I/O; closing
+# that descriptor would drop the SQLite locks of every connection in the process. An audit hook
+# catches any such open made from reid_desktop/ or trainer/ in any test.
+_PROJECT_FILE = re.compile(r"\.reidproj(-wal|-shm|-journal)?$")
+_APP_DIRS = tuple(str(Path(__file__).resolve().parents[1] / d) + os.sep for d in ("reid_desktop", "trainer"))
+_plain_opens: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "open" or not isinstance(args[0], str | bytes | os.PathLike):
+        return
+    name = os.fsdecode(args[0])
+    if not _PROJECT_FILE.search(name):
+        return
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_APP_DIRS):
+            _plain_opens.append(f"{name} from {frame.f_code.co_filename}:{frame.f_lineno}")
+            return
+        frame = frame.f_back
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _no_plain_opens_of_project_files():
+    _plain_opens.clear()
+    yield
+    assert not _plain_opens, f"app code opened a project file with plain I/O: {_plain_opens}"
+
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PKU = SHARED / "data" / "pku-reid-dev"

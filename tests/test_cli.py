@@ -219,3 +219,23 @@ def test_progress_goes_to_current_stderr(tmp_path: Path, two_cameras: list[Path]
         assert main(["ingest", str(tmp_path / "p.reidproj"), str(two_cameras[0])]) == 0
     assert "Created project" in buf.getvalue()
     assert "12/12 files checked" in buf.getvalue()
+
+
+def test_info_counts_identities_as_the_app_does(capsys, tmp_path: Path, two_cameras: list[Path]):
+    """One definition of an identity: components of "same" decisions (not the named rows)."""
+    import json
+
+    from reid_desktop.core.identities import identity_rows
+
+    path = tmp_path / "p.reidproj"
+    assert main(["ingest", str(path), *map(str, two_cameras)]) == 0
+    with Project.open(path) as p:
+        ids = [c.id for c in p.crops.all()]
+        for a, b in [(ids[0], ids[12]), (ids[12], ids[13]), (ids[1], ids[14]), (ids[2], ids[15])]:
+            p.decisions.record(a, b, "same", operator="t")
+        p.decisions.record(ids[3], ids[16], "different", operator="t")
+        app_count = len(identity_rows(p))
+    capsys.readouterr()
+    assert main(["info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["identities"] == app_count == 3

@@ -300,7 +300,7 @@ def test_summary_counts(project: Project):
     project.decisions.undo(d.id, operator=OP)
     s = project.summary()
     assert [(c.camera.name, c.present, c.missing) for c in s.cameras] == [("cam1", 2, 1), ("cam2", 2, 0)]
-    assert (s.crops, s.decisions, s.decisions_total, s.identities, s.models) == (4, 1, 3, 0, 0)
+    assert (s.crops, s.decisions, s.decisions_total, s.named_identities, s.models) == (4, 1, 3, 0, 0)
 
 
 # --- opening errors change nothing --------------------------------------------------------------
@@ -321,11 +321,24 @@ def test_open_not_sqlite(tmp_path: Path):
     assert "not a SQLite" in str(err)
 
 
-def test_open_zero_byte_file(tmp_path: Path):
-    path = tmp_path / "zero.reidproj"
+def test_open_zero_byte_file_of_another_kind(tmp_path: Path):
+    path = tmp_path / "zero.txt"
     path.touch()
     assert_refused_unchanged(path, NotAProjectError)
     assert path.stat().st_size == 0
+
+
+def test_zero_byte_project_is_an_unfinished_creation(tmp_path: Path):
+    """A kill right after an older release created the file left 0 bytes: initialise it."""
+    path = tmp_path / "zero.reidproj"
+    path.touch()
+    with pytest.raises(ProjectError, match="interrupted"):
+        Project.open(path, read_only=True)
+    assert path.stat().st_size == 0
+    with Project.open(path) as project:
+        assert project.crops.count() == 0
+    with Project.open(path, read_only=True) as project:
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_open_other_programs_database(tmp_path: Path):

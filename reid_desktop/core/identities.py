@@ -53,6 +53,13 @@ def identity_rows(project: Project, active: list[Decision] | None = None) -> lis
     return sorted(rows, key=lambda r: r.key)
 
 
+def count_identities(project: Project, active: list[Decision] | None = None) -> int:
+    """How many identities (components of "same" decisions) there are: the one definition that
+    the app, `reid info`, the trainer and the exporter share."""
+    active = project.decisions.active() if active is None else active
+    return len(LinkGraph(active).components())
+
+
 def save_name(project: Project, row: IdentityRow, name: str, notes: str) -> int:
     """Name (and annotate) an identity; its current crops become the stored members."""
     with project.write():

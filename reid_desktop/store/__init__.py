@@ -10,6 +10,7 @@ from pathlib import Path
 from .cameras import CameraRepo, CropRepo, SkippedRepo
 from .decisions import DecisionRepo, IdentityRepo, TrainingRunRepo
 from .errors import (
+    DiskFullError,
     NotAProjectError,
     ProjectError,
     ProjectExistsError,
@@ -38,6 +39,7 @@ __all__ = [
     "CameraStats",
     "Crop",
     "Decision",
+    "DiskFullError",
     "Identity",
     "Model",
     "NotAProjectError",
@@ -68,7 +70,7 @@ class ProjectSummary:
     embeddings: int
     decisions: int
     decisions_total: int
-    identities: int
+    named_identities: int  # rows of the identities table; identities themselves live in core
     skipped: int
 
     @property
@@ -97,8 +99,13 @@ class Project:
         return cls(open_connection(path, create=True))
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Project:
-        return cls(open_connection(path, create=False))
+    def open(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> Project:
+        """read_only: never writes (commands that only look; full disks, read-only media)."""
+        return cls(open_connection(path, read_only=read_only))
+
+    @property
+    def read_only(self) -> bool:
+        return self._conn.read_only
 
     @property
     def db(self):  # the sqlite-utils Database, for queries the accessors do not cover
@@ -125,7 +132,7 @@ class Project:
             embeddings=self.embeddings.count(),
             decisions=self.decisions.count(),
             decisions_total=self.decisions.count(active_only=False),
-            identities=self.identities.count(),
+            named_identities=self.identities.count(),
             skipped=len(self.skipped.all()),
         )
 

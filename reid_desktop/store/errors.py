@@ -21,3 +21,7 @@ class ReadOnlyProjectError(ProjectError):
 
 class ProjectExistsError(ProjectError):
     """Creating a project where a file already exists."""
+
+
+class DiskFullError(ProjectError):
+    """A write failed because the disk (or the file-size limit) is full; nothing was half-saved."""

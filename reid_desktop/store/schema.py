@@ -1,7 +1,8 @@
 """Schema of a .reidproj file, as ordered sqlite-utils migrations.
 
-The schema version is the number of applied migrations and is mirrored in PRAGMA user_version, so a
-file written by a newer release is recognised without reading any table.
+The schema version is the number of migrations and is stored in PRAGMA user_version, so a file
+written by a newer release is recognised before anything is written; the names of the applied
+migrations (sqlite-utils' `_sqlite_migrations` table) are checked against MIGRATION_NAMES too.
 """
 
 from __future__ import annotations
@@ -153,4 +154,7 @@ def m002_queue_cache(db: Database) -> None:
     )
 
 
-SCHEMA_VERSION = len(migrations._migrations)
+# The schema version is the number of migrations (PRAGMA user_version mirrors it); the names let a
+# file be checked against the list as well.
+MIGRATION_NAMES = tuple(f.__name__ for f in (m001_initial, m002_queue_cache))
+SCHEMA_VERSION = len(MIGRATION_NAMES)

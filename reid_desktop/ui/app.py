@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         app.setWindowIcon(QIcon(str(icon)))
 
     from .main_window import MainWindow
+    from .messages import install_excepthook
 
+    install_excepthook()
     window = MainWindow()
     window.show()
     if args.project:

@@ -25,7 +25,7 @@ from .add_folders_dialog import AddFoldersDialog
 from .banner import Banner
 from .browser import CropBrowser
 from .identities_view import IdentitiesView
-from .messages import show_error
+from .messages import error_text, show_error
 from .model_actions import ModelActions
 from .models_view import ModelsView
 from .progress_dialog import JobProgressDialog
@@ -170,17 +170,20 @@ class MainWindow(QMainWindow):
     def close_project(self) -> None:
         if self.project is None:
             return
-        self.model_actions.stop_training()
-        self.thumbnails.clear()
-        self.review.clear_session()
-        self.review.show_empty("Open a project to review matches.")
-        self.identities.set_project(None)
-        self.models.set_project(None)
-        self.browser.set_project(None)
-        self.banner.hide()
-        self.project.close()
-        self.project = None
-        self._show_project_state()
+        project = self.project
+        try:
+            self.model_actions.stop_training()
+            self.thumbnails.clear()
+            self.review.clear_session()
+            self.review.show_empty("Open a project to review matches.")
+            self.identities.set_project(None)
+            self.models.set_project(None)
+            self.browser.set_project(None)
+            self.banner.hide()
+        finally:  # a project that fails to read is closed all the same
+            project.close()
+            self.project = None
+            self._show_project_state()
 
     # ---- scanning -------------------------------------------------------------------------
     def add_folders_dialog(self) -> None:
@@ -218,14 +221,19 @@ class MainWindow(QMainWindow):
         handle = self.job
 
         def after() -> None:  # the window is free again before the follow-up runs (it may start a job)
-            self._job_done()
-            if not modal:
-                self.statusBar().clearMessage()
-            if result and on_finished is not None:
-                on_finished(result[0])
-            result.clear()  # large results (an index, a queue) must not outlive their use
-            handle.deleteLater()
-            self.refresh_review_if_shown()
+            try:
+                self._job_done()
+                if not modal:
+                    self.statusBar().clearMessage()
+                if result and on_finished is not None:
+                    on_finished(result[0])
+                self.refresh_review_if_shown()
+            except Exception as exc:  # a follow-up that fails says why, in the window
+                log.exception("after %s", title)
+                show_error(self, f"{title} failed", error_text(exc, getattr(self.project, "path", None)))
+            finally:
+                result.clear()  # large results (an index, a queue) must not outlive their use
+                handle.deleteLater()
 
         self.job.done.connect(after)
         if modal:
@@ -238,9 +246,11 @@ class MainWindow(QMainWindow):
 
     def _job_done(self) -> None:
         self.job = None
-        if self.project is not None:
-            self.browser.refresh()
-        self._show_project_state()
+        try:
+            if self.project is not None:
+                self.browser.refresh()
+        finally:  # a project that fails to read must still be closable
+            self._show_project_state()
 
     def refresh_review_if_shown(self) -> None:
         """Rebuild the review screen now if it is visible and was cleared (new crops, new model)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from .messages import guarded
+
 # Actions that need an open project; BUSY_BLOCKED ones also wait for the running job.
 PROJECT_ACTIONS = (
     "act_close",
@@ -27,7 +29,8 @@ def _action(w, text: str, slot, shortcut=None, tip: str = "") -> QAction:
     if shortcut is not None:
         act.setShortcut(QKeySequence(shortcut))
     act.setStatusTip(tip)
-    act.triggered.connect(slot)
+    # triggered(bool) would pass Qt's checked flag to slots that take an optional argument.
+    act.triggered.connect(guarded(lambda: w, text.replace("&", "").rstrip("…"), lambda *_: slot()))
     return act
 
 
