@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-train screenshots docs-screenshot default-encoder package clean-venv
+.PHONY: run test faults lint bench bench-train screenshots docs-screenshot default-encoder package clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 	$(BIN)/ruff check reid_desktop trainer tests bench
 	$(BIN)/lint-imports
+
+## The fault-injection suite with 4x the randomised trials (kills, full disks, bad inputs).
+faults: $(STAMP)
+	REID_FAULT_TRIALS=$${REID_FAULT_TRIALS:-4} QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check reid_desktop trainer tests bench

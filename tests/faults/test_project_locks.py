@@ -115,3 +115,35 @@ def test_vetting_an_idle_wal_keeps_locks(tmp_path: Path):
     app.meta.set("k2", "v2")
     assert _in_child("import sys; print(Project.open(sys.argv[1], read_only=True).meta.get('k2'))", p) == "v2"
     app.close()
+
+
+def test_app_window_jobs_and_reid_info_keep_every_write(qtbot, tmp_path: Path, two_cameras):
+    """The walkthrough that destroyed projects: the app runs background jobs, `reid info` opens the
+    same project from another process, the app keeps saving; then the file has everything."""
+    from PySide6.QtCore import QSettings
+
+    from reid_desktop.ui.main_window import MainWindow
+
+    w = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    assert w.create_project(tmp_path / "p")
+    path = w.project.path
+    for folders in ([two_cameras[0]], [two_cameras[1]]):
+        w.add_folders([str(f) for f in folders])
+        qtbot.waitUntil(lambda: w.job is None, timeout=30_000)
+        info = subprocess.run(
+            [str(Path(sys.executable).parent / "reid"), "info", str(path)], capture_output=True, text=True
+        )
+        assert info.returncode == 0, info.stderr
+    ids = [c.id for c in w.project.crops.all()]
+    d = w.project.decisions.record(ids[0], ids[-1], "same", operator="app")
+    _in_child("import sys; Project.open(sys.argv[1]).close()", path)
+    w.project.meta.set("after", "x")
+    got = _in_child(
+        "import sys\nwith Project.open(sys.argv[1], read_only=True) as q:\n"
+        f"    print(q.meta.get('after'), q.decisions.get({d.id}).verdict, q.crops.count())",
+        path,
+    )
+    w.close_project()
+    w.close()
+    assert got == f"x same {len(ids)}"
