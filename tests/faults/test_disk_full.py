@@ -7,11 +7,10 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
 from onnx_factory import tiny_encoder
-from PIL import Image
 
+from .conftest import noise_crops
 from .disk import TinyDisk, tiny_disk, tmpfs_available
 
 KINDS = [
@@ -29,15 +28,7 @@ def disk(request, tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory) -> Path:
-    """Two camera folders of small distinct crops (on the normal disk)."""
-    root = tmp_path_factory.mktemp("crops")
-    rng = np.random.default_rng(0)
-    for cam in ("cam1", "cam2"):
-        (root / cam).mkdir()
-        for i in range(N_CROPS // 2):
-            px = rng.integers(0, 255, size=(32, 16, 3), dtype=np.uint8)
-            Image.fromarray(px).save(root / cam / f"{i:05d}.png")
-    return root
+    return noise_crops(tmp_path_factory.mktemp("crops"), N_CROPS // 2, seed=0)
 
 
 def one_line_error(proc, *needles: str) -> str:

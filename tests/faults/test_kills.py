@@ -11,14 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from onnx_factory import tiny_encoder
-from PIL import Image
 
 from reid_desktop.store import Project
 
-from .conftest import trials
+from .conftest import noise_crops, trials
 
 BIN = Path(sys.executable).parent
 N_CROPS = 600
@@ -47,15 +45,7 @@ def check(path: Path) -> sqlite3.Connection:
 
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("crops")
-    rng = np.random.default_rng(1)
-    for cam in ("cam1", "cam2"):
-        (root / cam).mkdir()
-        for i in range(N_CROPS // 2):
-            Image.fromarray(rng.integers(0, 255, size=(32, 16, 3), dtype=np.uint8)).save(
-                root / cam / f"{i}.png"
-            )
-    return root
+    return noise_crops(tmp_path_factory.mktemp("crops"), N_CROPS // 2, seed=1)
 
 
 def test_sigkill_while_recording_decisions_loses_nothing(tmp_path: Path):
