@@ -78,3 +78,11 @@ def expand_camera_folders(folder: Path) -> list[Path]:
         return [folder]
     return subs or [folder]
 
+
+def hidden_subfolders(folder: Path) -> list[str]:
+    """Names of the sub-folders starting with "." (.thumbnails, .git, or a camera folder hidden by
+    mistake): `expand_camera_folders` leaves them out, and the scan lists them with the reason."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.is_dir())
+    except OSError:
+        return []

@@ -21,7 +21,7 @@ from .ground_truth import FolderLabels
 from .imaging import MAX_FILE_BYTES, BadImage, probe
 from .jobs import Cancelled, CancelToken, Job, Progress
 from .layouts import parse_generic, parse_market
-from .scan_plan import Source, plan_sources
+from .scan_plan import Source, plan_scan, plan_sources
 from .scan_report import IngestReport, ScanReport
 from .walk import Listed, Refused, list_images
 
@@ -71,7 +71,13 @@ def ingest(
     cannot be used labels nothing and is reported in `warnings`)."""
     cancel = cancel or CancelToken()
     report = IngestReport()
-    sources = plan_sources(folders, layout)
+    sources, left_out = plan_scan(folders, layout)
+    now = utc_now()
+    for root, refused in left_out.items():  # replaced on every scan, so a renamed folder drops out
+        project.skipped.replace_for_root(
+            str(root), [SkippedFile(None, str(root), r.rel_path, r.reason, now) for r in refused]
+        )
+        report.folder_skipped += [(str(root), r) for r in refused]
     labels = FolderLabels()
     for i, src in enumerate(sources, 1):
         prefix = f"[{i}/{len(sources)}] {src.root.name}"

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layouts import LAYOUTS, detect_layout, expand_camera_folders
+from .layouts import LAYOUTS, detect_layout, expand_camera_folders, hidden_subfolders
+from .walk import HIDDEN_FOLDER, Refused
 
 
 @dataclass(frozen=True)
@@ -18,9 +19,17 @@ class Source:
 
 def plan_sources(folders: Iterable[str | os.PathLike[str]], layout: str = "auto") -> list[Source]:
     """Resolve user-chosen folders into scan sources; raises ValueError for unusable folders."""
+    return plan_scan(folders, layout)[0]
+
+
+def plan_scan(
+    folders: Iterable[str | os.PathLike[str]], layout: str
+) -> tuple[list[Source], dict[Path, list[Refused]]]:
+    """Sources, and for each chosen folder expanded into camera folders, what it leaves out."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     sources: list[Source] = []
+    left_out: dict[Path, list[Refused]] = {}
     for folder in folders:
         root = Path(os.path.normpath(Path(folder).expanduser().absolute()))
         if not root.is_dir():
@@ -29,5 +38,10 @@ def plan_sources(folders: Iterable[str | os.PathLike[str]], layout: str = "auto"
         if chosen == "market":
             sources.append(Source(root, "market"))
             continue
-        sources += [Source(p, "folders") for p in expand_camera_folders(root)]
-    return list(dict.fromkeys(sources))
+        cameras = expand_camera_folders(root)
+        sources += [Source(p, "folders") for p in cameras]
+        if cameras != [root]:  # a folder of camera folders: its hidden ones are listed, not scanned
+            left_out[root] = [Refused(name, HIDDEN_FOLDER) for name in hidden_subfolders(root)]
+    unique = list(dict.fromkeys(sources))
+    roots = {s.root for s in unique}
+    return unique, {k: v for k, v in left_out.items() if k not in roots}
