@@ -176,7 +176,7 @@ class _Rows:
             raise self.fail(f"{file} points outside the data folder {self.root}", row)
         real = self._realpath(path)
         if not _inside(real, self.real_root):
-            raise self.fail(f"{file} is a symbolic link to {real}, outside the data folder", row)
+            raise self.fail(f"{file} leads through a symbolic link to {real}, outside the data folder", row)
         return Path(path)
 
     def _realpath(self, path: str) -> str:

@@ -84,3 +84,16 @@ def test_ingest_report_prints_one_line_per_camera_folder(tmp_path: Path, capsys)
     assert not any(ch in out for ch in "\x1b\r\t")
     with Project.open(tmp_path / "p.reidproj") as p:  # stored as named on disk
         assert sorted(c.name for c in p.cameras.all()) == ["cam\n1", "cam\x1b[31m2"]
+
+
+def test_camera_folder_with_a_non_utf8_name_is_listed_and_the_others_scanned(project, tmp_path):
+    import os
+
+    cams = tmp_path / "cams"
+    make_camera_folder(cams / "cam1", people=2, per_person=1, seed=1)
+    make_camera_folder(Path(os.fsdecode(os.fsencode(cams) + b"/cam\xff")), people=2, per_person=1, seed=2)
+    report = run_job(ingest(project, [cams]))
+    assert report.errors == [] and report.added == 2
+    assert [c.name for c in project.cameras.all()] == ["cam1"]
+    assert [(r.rel_path, "UTF-8" in r.reason) for _, r in report.skipped] == [("cam\\xff", True)]
+    assert skipped_rows(project) == {("cams", "cam\\xff"): report.skipped[0][1].reason}
