@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reid_desktop.core.evaluate import Labelled, read_ground_truth, read_market
+from reid_desktop.core.ground_truth import GT_NAME, GroundTruthError
 from reid_desktop.core.links import LinkGraph
 from reid_desktop.store import Project
 
@@ -33,10 +34,16 @@ class TrainingSet:
 
 
 def from_folder(data_dir: Path, gt: Path | None = None) -> TrainingSet:
-    gt = gt or data_dir / "ground_truth.csv"
+    """Crops of a ground-truth CSV (the app's one reader); absolute paths only in a `--gt` file."""
+    explicit = gt is not None
+    gt = gt or data_dir / GT_NAME
     if not gt.is_file():
         raise DataError(f"no ground truth at {gt}")
-    return TrainingSet(read_ground_truth(data_dir, gt), f"{data_dir} ({gt.name})")
+    try:
+        samples = read_ground_truth(data_dir, gt, absolute_ok=explicit)
+    except GroundTruthError as exc:
+        raise DataError(str(exc)) from None
+    return TrainingSet(samples, f"{data_dir} ({gt.name})")
 
 
 def from_market(data_dir: Path) -> TrainingSet:

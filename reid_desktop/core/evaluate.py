@@ -10,13 +10,14 @@ Protocols:
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .encoder import Encoder
+from .ground_truth import GT_NAME
+from .ground_truth import read_ground_truth as read_gt_rows
 from .imaging import BadImage, load_rgb
 from .jobs import CancelToken, Job, Progress
 from .layouts import is_image_name, parse_market
@@ -48,19 +49,14 @@ class EvalResult:
         }
 
 
-def read_ground_truth(data_dir: Path, gt: Path) -> list[Labelled]:
-    out = []
-    with gt.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or not {"file", "person_id"} <= set(reader.fieldnames):
-            raise ValueError(f"{gt} needs the columns file and person_id")
-        for row in reader:
-            f = row["file"]
-            cam = row.get("camera") or Path(f).parts[0]
-            out.append(Labelled(data_dir / f, row["person_id"].strip(), str(cam).strip()))
-    if not out:
-        raise ValueError(f"{gt} lists no crops")
-    return out
+def read_ground_truth(data_dir: Path, gt: Path, *, absolute_ok: bool = False) -> list[Labelled]:
+    """Labelled crops of a ground-truth CSV (see `ground_truth`); raises GroundTruthError.
+
+    The camera is the `camera` column, else the file's first folder. `absolute_ok` is for a CSV
+    the user named (`--gt`), such as reid-train's holdout.csv, which lists absolute paths.
+    """
+    rows = read_gt_rows(gt, data_dir, absolute_ok=absolute_ok)
+    return [Labelled(r.path, r.person_id, r.camera or Path(r.file).parts[0]) for r in rows]
 
 
 def read_market(data_dir: Path, sub: str) -> list[Labelled]:
@@ -125,10 +121,11 @@ def evaluate_encoder(
         qf = yield from encode_labelled(encoder, q, cancel, label="query: ")
         gf = yield from encode_labelled(encoder, g, cancel, label="gallery: ")
         return EvalResult(_score(qf, gf, q, g, rerank), encoder.provider_label, "market", len(q) + len(g))
-    gt = gt or data_dir / "ground_truth.csv"
+    explicit = gt is not None
+    gt = gt or data_dir / GT_NAME
     if not gt.is_file():
         raise ValueError(f"no ground truth: {gt} does not exist (use --gt or --layout market)")
-    items = read_ground_truth(data_dir, gt)
+    items = read_ground_truth(data_dir, gt, absolute_ok=explicit)
     feats = yield from encode_labelled(encoder, items, cancel)
     metrics, protocol = protocol_metrics(feats, items, rerank)
     return EvalResult(metrics, encoder.provider_label, protocol, len(items))

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 LAYOUTS = ("auto", "folders", "market")
@@ -83,22 +79,10 @@ def expand_camera_folders(folder: Path) -> list[Path]:
     return subs or [folder]
 
 
-def load_ground_truth(camera_root: Path) -> dict[Path, str]:
-    """person ids from a `ground_truth.csv` (columns file, person_id) in the folder or its parent."""
-    out: dict[Path, str] = {}
-    for base in (camera_root, camera_root.parent):
-        csv_path = base / "ground_truth.csv"
-        if not csv_path.is_file():
-            continue
-        try:
-            with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                if not reader.fieldnames or not {"file", "person_id"} <= set(reader.fieldnames):
-                    log.warning("%s lacks file/person_id columns; ignored", csv_path)
-                    continue
-                for row in reader:
-                    if row.get("file") and row.get("person_id") not in (None, ""):
-                        out[(base / row["file"]).absolute()] = row["person_id"].strip()
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            log.warning("cannot read %s: %s", csv_path, exc)
-    return out
+def hidden_subfolders(folder: Path) -> list[str]:
+    """Names of the sub-folders starting with "." (.thumbnails, .git, or a camera folder hidden by
+    mistake): `expand_camera_folders` leaves them out, and the scan lists them with the reason."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.is_dir())
+    except OSError:
+        return []

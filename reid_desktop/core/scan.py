@@ -12,76 +12,24 @@ import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from reid_desktop.store import Camera, Crop, Project, SkippedFile, utc_now
 
+from .ground_truth import FolderLabels
 from .imaging import MAX_FILE_BYTES, BadImage, probe
 from .jobs import Cancelled, CancelToken, Job, Progress
-from .layouts import (
-    LAYOUTS,
-    detect_layout,
-    expand_camera_folders,
-    load_ground_truth,
-    parse_generic,
-    parse_market,
-)
+from .layouts import parse_generic, parse_market
+from .scan_plan import Source, plan_scan, plan_sources
+from .scan_report import IngestReport, ScanReport
 from .walk import Listed, Refused, list_images
+
+__all__ = ["IngestReport", "ScanReport", "Source", "ingest", "plan_sources"]
 
 log = logging.getLogger(__name__)
 CHUNK = 256
 WORKERS = min(8, (os.cpu_count() or 2) * 2)
-
-
-@dataclass(frozen=True)
-class Source:
-    root: Path
-    layout: str  # "folders" (one camera) or "market" (cameras from names)
-
-
-@dataclass
-class ScanReport:
-    root: str
-    layout: str
-    cameras: list[str] = field(default_factory=list)
-    listed: int = 0
-    added: int = 0
-    unchanged: int = 0
-    updated: int = 0
-    returned: int = 0
-    moved: int = 0
-    missing: list[str] = field(default_factory=list)
-    skipped: list[Refused] = field(default_factory=list)
-    cancelled: bool = False
-    seconds: float = 0.0
-
-
-@dataclass
-class IngestReport:
-    sources: list[ScanReport] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # folders that could not be scanned at all
-    cancelled: bool = False
-
-    @property
-    def added(self) -> int:
-        return sum(s.added for s in self.sources)
-
-    @property
-    def skipped(self) -> list[tuple[str, Refused]]:
-        return [(s.root, r) for s in self.sources for r in s.skipped]
-
-    def lines(self) -> list[str]:
-        out = []
-        for s in self.sources:
-            state = " (cancelled; scan again to finish)" if s.cancelled else ""
-            out.append(
-                f"{s.root} [{s.layout}: {', '.join(s.cameras) or 'no camera'}]: {s.added} added, "
-                f"{s.unchanged} unchanged, {s.updated} updated, {s.returned} back, {s.moved} moved, "
-                f"{len(s.missing)} missing, {len(s.skipped)} skipped in {s.seconds:.1f}s{state}"
-            )
-        out += [f"error: {e}" for e in self.errors]
-        return out
 
 
 @dataclass(frozen=True)
@@ -112,24 +60,6 @@ def _inspect(item: Listed) -> _Inspected:
     return _Inspected(item, sha, info.width, info.height, st.st_size, st.st_mtime_ns)
 
 
-def plan_sources(folders: Iterable[str | os.PathLike[str]], layout: str = "auto") -> list[Source]:
-    """Resolve user-chosen folders into scan sources; raises ValueError for unusable folders."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
-    sources: list[Source] = []
-    for folder in folders:
-        root = Path(os.path.normpath(Path(folder).expanduser().absolute()))
-        if not root.is_dir():
-            raise ValueError(f"{root} is not a folder")
-        chosen = detect_layout(root) if layout == "auto" else layout
-        if chosen == "market":
-            sources.append(Source(root, "market"))
-        else:
-            sources += [Source(p, "folders") for p in expand_camera_folders(root)]
-    unique = list(dict.fromkeys(sources))
-    return unique
-
-
 def ingest(
     project: Project,
     folders: Iterable[str | os.PathLike[str]],
@@ -137,13 +67,21 @@ def ingest(
     cancel: CancelToken | None = None,
 ) -> Job[IngestReport]:
     """Scan folders into the project. Yields Progress; returns an IngestReport (never raises
-    for bad files; a cancelled scan keeps what it committed and says so)."""
+    for bad files; a cancelled scan keeps what it committed and says so; a ground_truth.csv that
+    cannot be used labels nothing and is reported in `warnings`)."""
     cancel = cancel or CancelToken()
     report = IngestReport()
-    sources = plan_sources(folders, layout)
+    sources, left_out = plan_scan(folders, layout)
+    now = utc_now()
+    for root, refused in left_out.items():  # replaced on every scan, so a renamed folder drops out
+        project.skipped.replace_for_root(
+            str(root), [SkippedFile(None, str(root), r.rel_path, r.reason, now) for r in refused]
+        )
+        report.folder_skipped += [(str(root), r) for r in refused]
+    labels = FolderLabels()
     for i, src in enumerate(sources, 1):
         prefix = f"[{i}/{len(sources)}] {src.root.name}"
-        scan = _SourceScan(project, src, cancel, prefix)
+        scan = _SourceScan(project, src, cancel, prefix, labels)
         try:
             yield from scan.run()
         except Cancelled:
@@ -154,12 +92,16 @@ def ingest(
         report.sources.append(scan.report)
         if report.cancelled:
             break
+    report.warnings += labels.warnings
     return report
 
 
 class _SourceScan:
-    def __init__(self, project: Project, src: Source, cancel: CancelToken, prefix: str) -> None:
+    def __init__(
+        self, project: Project, src: Source, cancel: CancelToken, prefix: str, labels: FolderLabels
+    ) -> None:
         self.p = project
+        self.labels = labels
         self.src = src
         self.cancel = cancel
         self.prefix = prefix
@@ -209,7 +151,7 @@ class _SourceScan:
         listed, refused = list_images(self.src.root, self.cancel)
         rep.listed = len(listed)
         rep.skipped.extend(refused)
-        self.gt = load_ground_truth(self.src.root) if self.src.layout == "folders" else {}
+        self.gt = self.labels.for_camera(self.src.root) if self.src.layout == "folders" else {}
         known: dict[tuple[str, str], Crop] = {}
         for name, cam in self.cameras.items():
             for crop in self.p.crops.for_camera(cam.id, include_missing=True):

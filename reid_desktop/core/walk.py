@@ -11,6 +11,8 @@ from pathlib import Path
 from .jobs import CancelToken
 from .layouts import is_image_name
 
+HIDDEN_FOLDER = 'hidden folder (name starts with "."), not scanned; rename it to scan it'
+
 
 @dataclass(frozen=True)
 class Listed:
@@ -75,8 +77,9 @@ def list_images(root: Path, cancel: CancelToken | None = None) -> tuple[list[Lis
                     refused.append(Refused(rel, f"cannot read file: {exc.strerror}"))
                 continue
             if stat.S_ISDIR(target.st_mode):
-                if entry.name.startswith("."):
-                    continue  # hidden folders (.thumbnails, .git) are never camera data
+                if entry.name.startswith("."):  # .thumbnails, .git: listed, never scanned
+                    refused.append(Refused(rel, HIDDEN_FOLDER))
+                    continue
                 key = (target.st_dev, target.st_ino)
                 if key in seen_dirs:
                     if entry.is_symlink():
