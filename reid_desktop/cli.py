@@ -15,6 +15,7 @@ from reid_desktop.core.contract import ContractError
 from reid_desktop.core.identities import count_identities
 from reid_desktop.core.jobs import Cancelled, CancelToken, Progress, run_job
 from reid_desktop.core.layouts import LAYOUTS
+from reid_desktop.core.names import display_name
 from reid_desktop.core.relink import RelinkError, relink
 from reid_desktop.core.scan import ingest, plan_sources
 from reid_desktop.store import Project, ProjectError, ProjectSummary
@@ -76,9 +77,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for line in report.lines():
             print(line)
         if report.skipped:
-            print(f"\n{len(report.skipped)} file(s) skipped:")
+            print(f"\n{len(report.skipped)} skipped:")
             for root, r in report.skipped[: args.show_skipped]:
-                print(f"  {Path(root).name}/{r.rel_path}: {r.reason}")
+                print(f"  {display_name(f'{Path(root).name}/{r.rel_path}: {r.reason}')}")
             if len(report.skipped) > args.show_skipped:
                 print(
                     f"  ... and {len(report.skipped) - args.show_skipped} more "
@@ -118,12 +119,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(summary_dict(s, identities), indent=2))
             return 0
-        print(f"Project {project.path}")
+        print(f"Project {display_name(str(project.path))}")
         print(f"{len(s.cameras)} camera(s), {s.crops} crop(s)")
         for c in s.cameras:
             extra = f", {c.missing} missing" if c.missing else ""
             extra += f", {c.skipped} skipped" if c.skipped else ""
-            print(f"  {c.camera.name:<20} {c.present:>7} crops{extra}   {c.camera.root}")
+            name, root = display_name(c.camera.name), display_name(c.camera.root)
+            print(f"  {name:<20} {c.present:>7} crops{extra}   {root}")
         print(f"models: {s.models}   embeddings: {s.embeddings}")
         print(f"decisions: {s.decisions} in force ({s.decisions_total} recorded)   identities: {identities}")
         if s.skipped:
@@ -134,7 +136,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_skipped(args: argparse.Namespace) -> int:
     with open_project(args.project, read_only=True) as project:
         for item in project.skipped.all():
-            print(f"{item.source_root}/{item.path}\t{item.reason}")
+            print(f"{display_name(f'{item.source_root}/{item.path}')}\t{display_name(item.reason)}")
     return 0
 
 
@@ -214,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"reid: error: {message}", file=sys.stderr)
+    print(f"reid: error: {display_name(message)}", file=sys.stderr)
     return 1
 
 

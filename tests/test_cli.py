@@ -79,7 +79,7 @@ def test_ingest_bad_folder_lists_skipped(capsys, tmp_path: Path):
     rc, out, _ = run(capsys, "ingest", proj, folder)
     assert rc == 0
     assert f"{len(ACCEPTED)} added" in out
-    assert f"{len(expected)} file(s) skipped:" in out
+    assert f"{len(expected)} skipped:" in out
     listed = {}
     for line in out.splitlines():
         if line.startswith("  cam/"):

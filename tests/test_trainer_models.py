@@ -270,8 +270,9 @@ def test_stripe_embedding_exports_and_round_trips(tmp_path):
     x = torch.randn(3, 3, 128, 48)
     emb, _ = m(x)
     assert emb.shape == (3, 32) and torch.allclose(emb.norm(dim=1), torch.ones(3), atol=1e-5)
-    path = export_onnx(m, tmp_path / "s.onnx", Preprocess(height=128, width=48), {"test": True},
-                       parity_images=x)
+    path = export_onnx(
+        m, tmp_path / "s.onnx", Preprocess(height=128, width=48), {"test": True}, parity_images=x
+    )
     enc = Encoder.load(path)
     assert enc.session.get_outputs()[0].shape[1] == 32
     again = load_checkpoint(path.with_suffix(".pt"))

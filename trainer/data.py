@@ -52,7 +52,7 @@ def from_market(data_dir: Path) -> TrainingSet:
 
 
 def from_project(path: Path) -> TrainingSet:
-    with Project.open(path) as project:
+    with Project.open(path, read_only=True) as project:  # training only reads the project
         decisions = project.decisions.active()
         links = LinkGraph(decisions)
         cams = {c.id: c for c in project.cameras.all()}

@@ -89,8 +89,14 @@ class PKSampler(Sampler[list[int]]):
     one of them is drawn, so the batch-level losses see those confusable people side by side.
     """
 
-    def __init__(self, samples: list[Labelled], p: int, k: int, seed: int = 0,
-                 hard_pairs: dict[str, set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        samples: list[Labelled],
+        p: int,
+        k: int,
+        seed: int = 0,
+        hard_pairs: dict[str, set[str]] | None = None,
+    ) -> None:
         self.by_id: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(samples):
             self.by_id[s.pid].append(i)

@@ -66,8 +66,9 @@ STRIPE_FIT_CROPS = 128
 
 
 @torch.no_grad()
-def fit_stripe_embedding(net, sample: list[Labelled], p: Preprocess, device: str,
-                         dim: int = STRIPE_EMBED_DIM) -> tuple[torch.Tensor, torch.Tensor]:
+def fit_stripe_embedding(
+    net, sample: list[Labelled], p: Preprocess, device: str, dim: int = STRIPE_EMBED_DIM
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Training-crop mean of each stripe (K×C) and a PCA basis (C×dim) of the centred stripes."""
     from .models.reid_net import horizontal_pool
 
@@ -84,15 +85,23 @@ def fit_stripe_embedding(net, sample: list[Labelled], p: Preprocess, device: str
     return mean.cpu(), vh[: min(dim, vh.shape[0])].T.contiguous().cpu()
 
 
-def evaluate_holdout(net, hold: list[Labelled], p: Preprocess, device: str,
-                     fit_sample: list[Labelled] | None = None) -> dict:
+def evaluate_holdout(
+    net, hold: list[Labelled], p: Preprocess, device: str, fit_sample: list[Labelled] | None = None
+) -> dict:
     """Held-out metrics of the global feature and (with a fit sample) of the stripe embedding; the
     reported figures are the better of the two, `embedding` says which. The net is left on the
     global feature; `stripe_fit` holds what the stripe embedding needs when it won."""
     net.set_stripe_embedding(None, None)
     g, _ = protocol_metrics(extract(net, hold, p, device), hold)
-    out = {"rank1": g.rank1, "rank5": g.rank5, "mAP": g.mAP, "mINP": g.mINP, "embedding": "global",
-           "mAP_global": g.mAP, "stripe_fit": None}
+    out = {
+        "rank1": g.rank1,
+        "rank5": g.rank5,
+        "mAP": g.mAP,
+        "mINP": g.mINP,
+        "embedding": "global",
+        "mAP_global": g.mAP,
+        "stripe_fit": None,
+    }
     if fit_sample:
         mean, basis = fit_stripe_embedding(net, fit_sample, p, device)
         net.set_stripe_embedding(mean, basis)
@@ -100,8 +109,14 @@ def evaluate_holdout(net, hold: list[Labelled], p: Preprocess, device: str,
         net.set_stripe_embedding(None, None)
         out["mAP_stripes"] = st.mAP
         if st.mAP > g.mAP:
-            out.update(rank1=st.rank1, rank5=st.rank5, mAP=st.mAP, mINP=st.mINP, embedding="stripes",
-                       stripe_fit=(mean, basis))
+            out.update(
+                rank1=st.rank1,
+                rank5=st.rank5,
+                mAP=st.mAP,
+                mINP=st.mINP,
+                embedding="stripes",
+                stripe_fit=(mean, basis),
+            )
     return out
 
 

@@ -163,7 +163,9 @@ class ScoreCalibrator:
         if self.fitted:
             return f"calibrated on {self.n_same} same / {self.n_diff} different decisions ({self.method})"
         if self._flat:
-            return (f"raw cosine ({self.n_same} same / {self.n_diff} different verdicts do not follow the "
-                    "scores yet)")
+            return (
+                f"raw cosine ({self.n_same} same / {self.n_diff} different verdicts do not follow the "
+                "scores yet)"
+            )
         need, have = self.MIN_PER_CLASS, f"{self.n_same} / {self.n_diff}"
         return f"raw cosine (need {need} same and {need} different decisions, have {have})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from reid_desktop import __version__
+from reid_desktop.core.names import display_name
 from reid_desktop.core.scan import IngestReport
 from reid_desktop.store import SUFFIX, Project, ProjectError
 
@@ -297,9 +299,10 @@ class MainWindow(QMainWindow):
         text = "Scan finished: " + ", ".join(parts) + "."
         if report.cancelled:
             text = "Scan cancelled; crops checked so far were saved. " + ", ".join(parts) + "."
-        if report.errors:
-            text += "<br>" + "<br>".join(report.errors)
-        kind = "warning" if (n_skip or report.errors or report.cancelled) else "info"
+        notes = report.errors + report.warnings
+        if notes:
+            text += "<br>" + "<br>".join(html.escape(display_name(n)) for n in notes)
+        kind = "warning" if (n_skip or notes or report.cancelled) else "info"
         self.banner.show_message(text, kind, "Show skipped files…" if n_skip else "")
 
     def show_skipped(self) -> SkippedFilesDialog | None:

@@ -33,6 +33,8 @@ def rescan_job(project_path: Path, token: CancelToken) -> Job[IngestReport]:
             part = yield from ingest(project, [root], layout, token)
             report.sources += part.sources
             report.errors += part.errors
+            report.warnings += part.warnings
+            report.folder_skipped += part.folder_skipped
             if part.cancelled:
                 report.cancelled = True
                 break

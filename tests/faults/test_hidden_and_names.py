@@ -84,6 +84,11 @@ def test_ingest_report_prints_one_line_per_camera_folder(tmp_path: Path, capsys)
     assert not any(ch in out for ch in "\x1b\r\t")
     with Project.open(tmp_path / "p.reidproj") as p:  # stored as named on disk
         assert sorted(c.name for c in p.cameras.all()) == ["cam\n1", "cam\x1b[31m2"]
+    assert reid_main(["info", str(tmp_path / "p.reidproj")]) == 0
+    info = capsys.readouterr().out.splitlines()
+    camera_lines = [line for line in info if line.startswith("  cam")]
+    assert len(camera_lines) == 2, info  # one line per camera, names escaped
+    assert "cam\\n1" in camera_lines[0] and "\x1b" not in "".join(info)
 
 
 def test_camera_folder_with_a_non_utf8_name_is_listed_and_the_others_scanned(project, tmp_path):

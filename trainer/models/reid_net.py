@@ -110,8 +110,9 @@ class ReIDNet(nn.Module):
         self.classifier = nn.Linear(d, num_classes, bias=False) if num_classes else None
         self._init_heads()
         if stripe_embed_dim:  # shapes only; load_state_dict fills the fitted values
-            self.set_stripe_embedding(torch.zeros(num_stripes, self.stripe_dim),
-                                      torch.zeros(self.stripe_dim, stripe_embed_dim))
+            self.set_stripe_embedding(
+                torch.zeros(num_stripes, self.stripe_dim), torch.zeros(self.stripe_dim, stripe_embed_dim)
+            )
 
     def _init_heads(self) -> None:
         nn.init.ones_(self.bnneck.weight)
