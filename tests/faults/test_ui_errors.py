@@ -19,6 +19,8 @@ def window(qtbot, tmp_path: Path):
     qtbot.addWidget(w)
     w.show()
     yield w
+    for box in w.findChildren(QMessageBox):
+        box.close()  # an open (window-modal) box would hold the mouse in later tests
     w.close()
 
 
