@@ -18,6 +18,9 @@ test side. For a test identity seen in >= 2 cameras the first crop (by crop id) 
 to ``query/`` and the rest to ``bounding_box_test/``. A test identity seen in one camera only goes
 entirely to ``bounding_box_test/`` as gallery-only: the Market-1501 protocol ignores same-camera
 matches, so a query from it could never be answered and would only distort the scores.
+
+Nothing is ever written through a symbolic link inside the folder: a link in place of a split
+folder, the CSV/JSON or any file the export would write or remove is refused (`ExportLinkError`).
 """
 
 from __future__ import annotations
@@ -32,30 +35,16 @@ from pathlib import Path
 
 from reid_desktop.store import Crop, Project
 
+from .export_errors import ExportError, ExportLinkError
 from .layouts import is_image_name, parse_market
 from .links import LinkGraph
+from .nofollow import find_links
 
 log = logging.getLogger("reid_desktop.core.export")  # one logger for the whole export
 
 TRAIN_DIR, TEST_DIR, QUERY_DIR = "bounding_box_train", "bounding_box_test", "query"
 SPLIT_DIRS = {"train": TRAIN_DIR, "gallery": TEST_DIR, "query": QUERY_DIR}
 CSV_NAME, DECISIONS_NAME = "identities.csv", "decisions.json"
-
-
-class ExportError(ValueError):
-    """The export cannot run as asked; str(exc) says why and what to do."""
-
-
-class ExportConflict(ExportError):
-    """Files of the export already exist and overwriting was not allowed. Nothing was written."""
-
-    def __init__(self, paths: Iterable[Path]) -> None:
-        self.paths = sorted(paths)
-        shown = ", ".join(str(p) for p in self.paths[:3]) + (" ..." if len(self.paths) > 3 else "")
-        super().__init__(
-            f"{len(self.paths)} file(s) of the export already exist ({shown}); "
-            "choose an empty folder or allow overwriting"
-        )
 
 
 @dataclass(frozen=True)
@@ -107,6 +96,8 @@ def _identity_names(project: Project) -> tuple[dict[int, int], dict[int, set[int
 def _check_out_dir(out_dir: Path, camera_roots: Iterable[str]) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder")
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise ExportLinkError(out_dir.parent, [out_dir])  # a link to nowhere: not a folder to write
     here = out_dir.resolve()
     for root in camera_roots:
         r = Path(root).resolve()
@@ -206,16 +197,25 @@ def build_plan(
             )
 
     targets = {it.target for it in items} | {out_dir / CSV_NAME, out_dir / DECISIONS_NAME}
-    existing = {t for t in targets if t.exists()}
+    folders = [out_dir / d for d in SPLIT_DIRS.values()]
+    links = find_links([*folders, out_dir / CSV_NAME, out_dir / DECISIONS_NAME])
+    if links:  # checked before listing the folders: a linked folder's listing is somewhere else
+        raise ExportLinkError(out_dir, links)
+    existing = {t for t in targets if t.exists() or t.is_symlink()}
     stale = []
-    for d in SPLIT_DIRS.values():
-        folder = out_dir / d
+    for folder in folders:
         if folder.is_dir():
             stale += [
                 p
                 for p in folder.iterdir()
-                if p not in targets and is_image_name(p.name) and parse_market(p.name) and p.is_file()
+                if p not in targets
+                and is_image_name(p.name)
+                and parse_market(p.name)
+                and (p.is_file() or p.is_symlink())
             ]
+    links = find_links([*existing, *stale])
+    if links:
+        raise ExportLinkError(out_dir, links)
     counts = defaultdict(int, {s: sum(it.split == s for it in items) for s in SPLIT_DIRS})
     plan = ExportPlan(
         out_dir=out_dir,
@@ -238,5 +238,6 @@ def build_plan(
 def plan_export(project: Project, out_dir: Path, *, test_ratio: float = 0.5, seed: int = 0) -> ExportPlan:
     """What `export_market` would write (rules in the module docstring); writes nothing.
 
-    Raises ExportError for a folder that is a file or overlaps a camera folder, or a bad ratio."""
+    Raises ExportError for a folder that is a file or overlaps a camera folder, a bad ratio, or
+    (ExportLinkError) a symbolic link inside the folder where the export would write."""
     return build_plan(project, Path(out_dir), test_ratio, seed)[0]
