@@ -4,7 +4,8 @@ Layout written under the chosen folder (names are generated, never taken from us
 
     bounding_box_train/   crops of the training identities
     bounding_box_test/    gallery crops of the test identities
-    query/                one crop per camera of each multi-camera test identity
+    query/                one crop per camera of each test identity, where that query has a
+                          gallery crop of its person in another camera (see `export_plan`)
     identities.csv        one row per exported image (see `CSV_COLUMNS`)
     decisions.json        every decision row, undo rows included
 
@@ -110,6 +111,8 @@ class ExportReport:
     too_small: list[list[int]] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)  # stale files an overwriting export removed
     seconds: float = 0.0
+    no_pair: list[int] = field(default_factory=list)  # test person ids with no query (one camera)
+    warnings: list[str] = field(default_factory=list)  # ExportPlan.warnings: for the user to read
 
 
 def export_market(
@@ -151,6 +154,8 @@ def export_market(
         missing=plan.missing,
         contradicted=plan.contradicted,
         too_small=plan.too_small,
+        no_pair=plan.no_pair,
+        warnings=plan.warnings,
     )
     total = len(items)
     written: list[ExportItem] = []

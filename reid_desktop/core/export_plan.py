@@ -14,10 +14,12 @@ File names follow Market-1501: ``{pid:04d}_c{cam}s1_{frame:06d}_{n:02d}.jpg`` wh
 
 Split (by identity, so train and test never share a person): the identities are shuffled with
 ``random.Random(seed)`` and the first ``n_test = floor(test_ratio * n_identities + 0.5)`` go to the
-test side. For a test identity seen in >= 2 cameras the first crop (by crop id) of each camera goes
-to ``query/`` and the rest to ``bounding_box_test/``. A test identity seen in one camera only goes
-entirely to ``bounding_box_test/`` as gallery-only: the Market-1501 protocol ignores same-camera
-matches, so a query from it could never be answered and would only distort the scores.
+test side. A test identity gives ``query/`` the first crop (by crop id) of each camera that
+`query_cameras` picks and puts the rest in ``bounding_box_test/``; the pick keeps every query
+answerable, i.e. with a gallery crop of the same person in another camera (the Market-1501 protocol
+ignores same-camera matches). With one crop per camera, one camera's crop stays in the gallery.
+A test identity seen in one camera only cannot give such a pair: it goes to the gallery only (as a
+distractor), and the plan's `no_pair` and `warnings` say how many did so.
 
 Nothing is ever written through a symbolic link inside the folder: a link in place of a split
 folder, the CSV/JSON or any file the export would write or remove is refused (`ExportLinkError`).
@@ -70,6 +72,39 @@ class ExportPlan:
     contradicted: list[list[int]] = field(default_factory=list)  # crop ids of refused identities
     too_small: list[list[int]] = field(default_factory=list)  # < 2 readable crops left
     stale: list[Path] = field(default_factory=list)
+    no_pair: list[int] = field(default_factory=list)  # person ids of test identities without a query
+
+    @property
+    def warnings(self) -> list[str]:
+        """What makes the test split less useful for Market-1501 evaluation, in words."""
+        out = []
+        if self.no_pair:
+            out.append(
+                f"{len(self.no_pair)} of {self.test_ids} test identities could not contribute a "
+                f"query+gallery pair (seen in one camera only); they are in {TEST_DIR}/ only"
+            )
+        if self.test_ids and not self.query:
+            out.append(f"{QUERY_DIR}/ is empty: Market-1501 evaluation of this export has no query to rank")
+        return out
+
+
+def query_cameras(counts: dict[int, int]) -> set[int]:
+    """The cameras (keys of `counts`: camera -> number of crops of one test identity) whose first
+    crop goes to query/, so that each query has a gallery crop of its person in another camera.
+
+    Two or more cameras with >= 2 crops: every camera gives a query. Exactly one such camera: the
+    others give a query and it keeps all its crops as their gallery. One crop per camera: all but
+    the last camera give a query. One camera: none (same-camera matches do not count).
+    """
+    if len(counts) < 2:
+        return set()
+    cams = sorted(counts)
+    deep = [c for c in cams if counts[c] >= 2]
+    if len(deep) >= 2:
+        return set(cams)
+    if deep:
+        return set(cams) - set(deep)
+    return set(cams[:-1])
 
 
 @dataclass(frozen=True)
@@ -157,6 +192,7 @@ def build_plan(
     test = set(order[:n_test])
 
     items: list[ExportItem] = []
+    no_pair: list[int] = []
     for k, (comp, present) in enumerate(kept):
         pid = k + 1
         name = notes = ""
@@ -168,9 +204,13 @@ def build_plan(
             name, notes = ident.name, ident.notes
         elif stored:
             log.info("identity %04d: stored identities %s do not match it; exported unnamed", pid, stored)
-        multi_cam = len({c.camera_id for c in present}) >= 2
+        per_cam: dict[int, int] = defaultdict(int)
+        for crop in present:
+            per_cam[cam_index[crop.camera_id]] += 1
+        ask = query_cameras(per_cam) if k in test else set()
+        if k in test and not ask:
+            no_pair.append(pid)
         counter: dict[int, int] = defaultdict(int)
-        queried: set[int] = set()
         for crop in present:  # sorted by crop id (components are sorted)
             cam = cam_index[crop.camera_id]
             frame = crop.frame if crop.frame is not None else crop.id
@@ -178,9 +218,9 @@ def build_plan(
             counter[cam] += 1
             if k not in test:
                 split = "train"
-            elif multi_cam and crop.camera_id not in queried:
+            elif cam in ask:
                 split = "query"
-                queried.add(crop.camera_id)
+                ask.discard(cam)  # one query per camera: its first crop
             else:
                 split = "gallery"
             items.append(
@@ -231,7 +271,10 @@ def build_plan(
         contradicted=contradicted,
         too_small=too_small,
         stale=sorted(stale),
+        no_pair=no_pair,
     )
+    for w in plan.warnings:
+        log.warning("export to %s: %s", out_dir, w)
     return plan, items
 
 
