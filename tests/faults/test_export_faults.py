@@ -39,11 +39,9 @@ OP = "fault-tester"
 
 def link_identities(project: Project) -> None:
     """One "same" chain per person over all its crops (file names start with pNNN_)."""
-    cams = {c.id: c.name for c in project.cameras.all()}
     by_person: dict[str, list[int]] = {}
     for c in sorted(project.crops.all(), key=lambda c: c.id):
         by_person.setdefault(Path(c.rel_path).name.split("_")[0], []).append(c.id)
-    assert cams
     for ids in by_person.values():
         for a, b in zip(ids, ids[1:], strict=False):
             project.decisions.record(a, b, "same", operator=OP)
@@ -118,10 +116,8 @@ def test_a_link_swapped_in_after_planning_is_not_followed(linked, tmp_path):
     (outside / "keep.txt").write_text("precious")
     before = tree_digest(outside)
     job = export_market(linked, out)
-    msgs = []
     with pytest.raises(ExportError) as exc:
         for p in job:
-            msgs.append(p.message)
             if p.message.startswith("Exporting") and p.done == 0:  # planned, no image written yet
                 if (out / QUERY_DIR).is_dir():
                     (out / QUERY_DIR).rmdir()
