@@ -2,8 +2,9 @@
 
 Writes DIR/encoder.onnx (encoder contract, parity-checked), DIR/checkpoint.pt (to continue from),
 DIR/metrics.json and DIR/holdout.csv (the held-out crops, for `reid eval --gt`).
-Everything is built in a temporary folder beside DIR and renamed at the end,
-so a failed or cancelled run leaves nothing half-written.
+Everything is built in a temporary folder beside DIR and renamed at the end, so a failed,
+cancelled or killed run leaves nothing half-written; the temp folder a killed run leaves is
+removed by the next run in the same parent folder (`trainer.workdir`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -154,6 +153,7 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
     from .engine import TrainConfig, train
     from .export import export_onnx
     from .safe_load import load_plain
+    from .workdir import Workdir, clean_stale
 
     if args.out.exists():
         raise TrainError(f"--out {args.out} already exists; choose a new folder")
@@ -183,7 +183,9 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
             holdout_ids=len({s.pid for s in hold}),
             holdout_crops=len(hold),
         )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
+    clean_stale(args.out.parent)  # temp folders of killed runs (never a live run's)
+    work = Workdir.create(args.out)
+    tmp = work.path
     try:
         bf16 = args.bf16 == "on" or (args.bf16 == "auto" and device == "cpu" and _native_bf16())
         cl = args.channels_last != "off"
@@ -243,7 +245,7 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         )
         return 0
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        work.discard()  # gone already when it became --out
         dist.close()
 
 

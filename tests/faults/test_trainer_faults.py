@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from synth import person_crop
 
 from trainer.cli import main
 from trainer.events import parse_line
+
+from .tiny_train import tiny_data
 
 UNSAFE_HINT = "weights_only=False"
 
@@ -33,19 +34,6 @@ class Evil:
 
     def __reduce__(self):
         return (open, (self.marker, "w"))
-
-
-def tiny_data(root: Path, people: int = 6, per_cam: int = 2) -> Path:
-    rows = ["file,person_id,camera"]
-    for cam, seed in (("cam1", 1), ("cam2", 2)):
-        (root / cam).mkdir(parents=True, exist_ok=True)
-        for p in range(people):
-            for v in range(per_cam):
-                name = f"{cam}/p{p}_{v}.jpg"
-                person_crop(p, v, seed=seed).save(root / name)
-                rows.append(f"{name},{p},{cam}")
-    (root / "ground_truth.csv").write_text("\n".join(rows) + "\n")
-    return root
 
 
 def make_file(kind: str, path: Path, marker: Path) -> Path:
