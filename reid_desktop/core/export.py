@@ -157,6 +157,8 @@ def export_market(
         no_pair=plan.no_pair,
         warnings=plan.warnings,
     )
+    for w in plan.warnings:
+        log.warning("export to %s: %s", out_dir, w)
     total = len(items)
     written: list[ExportItem] = []
     index: list[str] = []

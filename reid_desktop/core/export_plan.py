@@ -131,8 +131,8 @@ def _identity_names(project: Project) -> tuple[dict[int, int], dict[int, set[int
 def _check_out_dir(out_dir: Path, camera_roots: Iterable[str]) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder")
-    if out_dir.is_symlink() and not out_dir.exists():
-        raise ExportLinkError(out_dir.parent, [out_dir])  # a link to nowhere: not a folder to write
+    if out_dir.is_symlink() and not out_dir.exists():  # writing would create the folder elsewhere
+        raise ExportError(f"{out_dir} is a symbolic link to a folder that does not exist; choose a folder")
     here = out_dir.resolve()
     for root in camera_roots:
         r = Path(root).resolve()
@@ -273,8 +273,6 @@ def build_plan(
         stale=sorted(stale),
         no_pair=no_pair,
     )
-    for w in plan.warnings:
-        log.warning("export to %s: %s", out_dir, w)
     return plan, items
 
 
