@@ -1,4 +1,4 @@
-"""Export faults: links planted in the export folder, a full disk, and a test split without a gallery.
+"""Export faults: links planted in the export folder, and a full disk.
 
 DESIGN §7: writers never follow symlinks out of the folder the user chose; files are written to a
 temp name and renamed, so a failure leaves whole files or none; refusals are one line.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import pytest
 from PIL import Image
 from synth import make_camera_folder, person_crop
 
+from reid_desktop.core import nofollow
 from reid_desktop.core.export import (
     QUERY_DIR,
     TEST_DIR,
@@ -34,17 +34,7 @@ from reid_desktop.core.jobs import run_job
 from reid_desktop.core.scan import ingest
 from reid_desktop.store import Project
 
-OP = "fault-tester"
-
-
-def link_identities(project: Project) -> None:
-    """One "same" chain per person over all its crops (file names start with pNNN_)."""
-    by_person: dict[str, list[int]] = {}
-    for c in sorted(project.crops.all(), key=lambda c: c.id):
-        by_person.setdefault(Path(c.rel_path).name.split("_")[0], []).append(c.id)
-    for ids in by_person.values():
-        for a, b in zip(ids, ids[1:], strict=False):
-            project.decisions.record(a, b, "same", operator=OP)
+from .tiny import link_identities
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -63,8 +53,14 @@ def tree_digest(root: Path) -> dict[str, str]:
     return out
 
 
-@pytest.fixture
-def linked(project: Project, two_cameras: list[Path]) -> Project:
+@pytest.fixture(params=["dir-fd", "lstat"])
+def linked(request, monkeypatch, project: Project, two_cameras: list[Path]) -> Project:
+    """A project of 6 two-camera identities; exported with O_NOFOLLOW dir fds (Linux, macOS) and
+    with the lstat checks used where the OS has no dir fds (Windows)."""
+    if request.param == "lstat":
+        monkeypatch.setattr(nofollow, "DIR_FD", False)
+    elif not nofollow.DIR_FD:
+        pytest.skip("this OS has no O_NOFOLLOW dir fds")
     run_job(ingest(project, [str(f) for f in two_cameras]))
     link_identities(project)
     return project
@@ -235,66 +231,3 @@ def test_full_disk_is_one_clear_error_and_leaves_only_whole_files(tmp_path, mode
                 img.load()  # raises on a truncated JPEG
                 assert img.size in sizes
         assert f"{len(images)} of" in msg or f"{len(images)} image" in msg, msg
-
-
-# --- 3. a test split that Market-1501 evaluation can use --------------------------------------------
-
-
-def one_crop_per_camera(tmp_path: Path) -> Project:
-    """6 people seen once in each of 2 cameras, plus one person seen twice in cam1 only."""
-    cam1 = make_camera_folder(tmp_path / "cams" / "cam1", people=6, per_person=1, seed=1)
-    cam2 = make_camera_folder(tmp_path / "cams" / "cam2", people=6, per_person=1, seed=2)
-    for v in range(2):
-        person_crop(9, v, seed=1).save(cam1 / f"p009_v{v}_s1.jpg", quality=92)
-    project = Project.create(tmp_path / "one.reidproj")
-    run_job(ingest(project, [str(cam1), str(cam2)]))
-    link_identities(project)
-    return project
-
-
-def test_one_crop_per_camera_still_gives_queries_and_a_gallery(tmp_path, caplog):
-    from onnx_factory import tiny_encoder
-
-    from reid_desktop import cli
-
-    project = one_crop_per_camera(tmp_path)
-    out = tmp_path / "market"
-    try:
-        plan = plan_export(project, out, test_ratio=1.0)
-        rep = run_job(export_market(project, out, test_ratio=1.0))
-    finally:
-        project.close()
-    query = sorted((out / QUERY_DIR).iterdir())
-    gallery = sorted((out / TEST_DIR).iterdir())
-    assert plan.query == len(query) == 6 and plan.gallery == len(gallery) == 8
-    # Every query has its person in the gallery under another camera.
-    gal = {(p.name[:4], p.name.split("_")[1][:2]) for p in gallery}
-    for q in query:
-        pid, cam = q.name[:4], q.name.split("_")[1][:2]
-        assert any(g_pid == pid and g_cam != cam for g_pid, g_cam in gal), q.name
-    # The single-camera identity could not contribute a query+gallery pair: said once, in numbers.
-    assert plan.no_pair == rep.no_pair == [7]
-    assert any("1 of 7 test identities" in w for w in plan.warnings), plan.warnings
-    assert rep.warnings == plan.warnings
-
-    model = tiny_encoder(tmp_path / "tiny.onnx", height=128, width=48)
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = cli.main(["eval", "--model", str(model), "--data", str(out), "--layout", "market", "--json"])
-    assert rc == 0
-    res = json.loads(buf.getvalue().strip().splitlines()[-1])
-    assert res["queries"] == 6 and 0.0 <= res["mAP"] <= 1.0
-
-
-def test_split_rule_per_camera_counts():
-    """Which cameras give a query, for an identity with crops per camera as given."""
-    from reid_desktop.core.export_plan import query_cameras
-
-    assert query_cameras({1: 1}) == set()  # one camera: gallery only
-    assert query_cameras({1: 3}) == set()
-    assert query_cameras({1: 1, 2: 1}) == {1}  # cam2's crop is the gallery
-    assert query_cameras({1: 1, 2: 1, 3: 1}) == {1, 2}
-    assert query_cameras({1: 2, 2: 1}) == {2}  # cam1 keeps both crops as the gallery
-    assert query_cameras({1: 2, 2: 2}) == {1, 2}
-    assert query_cameras({1: 1, 2: 3, 3: 1}) == {1, 3}
-    assert query_cameras({1: 2, 2: 1, 3: 2}) == {1, 2, 3}

@@ -21,7 +21,7 @@ import torch
 from trainer.cli import main
 from trainer.events import parse_line
 
-from .tiny_train import tiny_data
+from .tiny import tiny_data
 
 UNSAFE_HINT = "weights_only=False"
 

@@ -15,7 +15,7 @@ import pytest
 
 from trainer.workdir import Workdir, clean_stale
 
-from .tiny_train import kill_group, start_training, tiny_data
+from .tiny import kill_group, start_training, tiny_data
 
 OUTPUTS = ["checkpoint.pt", "encoder.onnx", "holdout.csv", "metrics.json"]
 posix_only = pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX signals")

@@ -1,4 +1,5 @@
-"""A tiny labelled crop folder and a `reid-train` subprocess on it, for the trainer fault tests."""
+"""Small data for the fault tests: a labelled crop folder and a `reid-train` subprocess on it, and
+"same" links that turn a scanned project's synthetic crops into identities."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import sys
 from pathlib import Path
 
 from synth import person_crop
+
+from reid_desktop.store import Project
+
+OP = "fault-tester"
 
 
 def tiny_data(root: Path, people: int = 6, per_cam: int = 2) -> Path:
@@ -47,3 +52,13 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
     if proc.stdout is not None:
         proc.stdout.close()
+
+
+def link_identities(project: Project) -> None:
+    """One "same" chain per person over all its crops (file names start with pNNN_)."""
+    by_person: dict[str, list[int]] = {}
+    for c in sorted(project.crops.all(), key=lambda c: c.id):
+        by_person.setdefault(Path(c.rel_path).name.split("_")[0], []).append(c.id)
+    for ids in by_person.values():
+        for a, b in zip(ids, ids[1:], strict=False):
+            project.decisions.record(a, b, "same", operator=OP)
