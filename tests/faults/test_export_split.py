@@ -54,6 +54,8 @@ def test_one_crop_per_camera_still_gives_queries_and_a_gallery(tmp_path, caplog)
     assert plan.no_pair == rep.no_pair == [7]
     assert any("1 of 7 test identities" in w for w in plan.warnings), plan.warnings
     assert rep.warnings == plan.warnings
+    logged = [r for r in caplog.records if "could not contribute" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelname == "WARNING"  # once, by the export
 
     model = tiny_encoder(tmp_path / "tiny.onnx", height=128, width=48)
     buf = io.StringIO()
