@@ -2,8 +2,9 @@
 
 Writes DIR/encoder.onnx (encoder contract, parity-checked), DIR/checkpoint.pt (to continue from),
 DIR/metrics.json and DIR/holdout.csv (the held-out crops, for `reid eval --gt`).
-Everything is built in a temporary folder beside DIR and renamed at the end,
-so a failed or cancelled run leaves nothing half-written.
+Everything is built in a temporary folder beside DIR and renamed at the end, so a failed,
+cancelled or killed run leaves nothing half-written; the temp folder a killed run leaves is
+removed by the next run in the same parent folder (`trainer.workdir`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -88,6 +87,7 @@ def load_data(args: argparse.Namespace) -> TrainingSet:
 def load_init(args: argparse.Namespace):
     """(ReIDNet, Preprocess, description) for --init."""
     from .export import CheckpointError, load_checkpoint
+    from .models.backbones import WeightsError
     from .models.reid_net import ReIDNet
 
     init = args.init
@@ -95,7 +95,11 @@ def load_init(args: argparse.Namespace):
         if args.weights is not None and not args.weights.is_file():
             raise TrainError(f"--weights {args.weights} does not exist")
         pre = Preprocess(height=128, width=48) if init == "bignet" else Preprocess()  # method C's input
-        return ReIDNet(init, weights=args.weights), pre, f"{init} ({args.weights or 'random init'})"
+        try:
+            net = ReIDNet(init, weights=args.weights)
+        except WeightsError as exc:  # code inside, truncated, foreign or mismatched: one line
+            raise TrainError(f"--weights {exc}") from None
+        return net, pre, f"{init} ({args.weights or 'random init'})"
     if init == "default":
         path = resource("models", "default-mnv2.pt")
         if not path.is_file():
@@ -119,7 +123,7 @@ def load_init(args: argparse.Namespace):
     try:
         model = load_checkpoint(path)
     except CheckpointError as exc:
-        raise TrainError(str(exc)) from None
+        raise TrainError(f"--init {exc}") from None
     meta = getattr(model, "checkpoint_meta", {}) or {}
     p = Preprocess.from_json(meta["preprocess"]) if "preprocess" in meta else Preprocess()
     return model, p, str(path)
@@ -148,6 +152,8 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
     from .distributed import Dist
     from .engine import TrainConfig, train
     from .export import export_onnx
+    from .safe_load import load_plain
+    from .workdir import Workdir, clean_stale
 
     if args.out.exists():
         raise TrainError(f"--out {args.out} already exists; choose a new folder")
@@ -177,7 +183,9 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
             holdout_ids=len({s.pid for s in hold}),
             holdout_crops=len(hold),
         )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
+    clean_stale(args.out.parent)  # temp folders of killed runs (never a live run's)
+    work = Workdir.create(args.out)
+    tmp = work.path
     try:
         bf16 = args.bf16 == "on" or (args.bf16 == "auto" and device == "cpu" and _native_bf16())
         cl = args.channels_last != "off"
@@ -188,7 +196,7 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         result = train(model, train_items, hold, pre, cfg, events, dist, tmp / "best_state.pt", hard)
         if not dist.is_main:
             return 0
-        best = torch.load(tmp / "best_state.pt", map_location="cpu", weights_only=True)
+        best = load_plain(tmp / "best_state.pt")
         model.load_state_dict(best["state"])
         if best["stripe_fit"] is not None:  # the stripe embedding ranked the held-out people better
             model.set_stripe_embedding(*best["stripe_fit"])
@@ -237,7 +245,7 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         )
         return 0
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        work.discard()  # gone already when it became --out
         dist.close()
 
 

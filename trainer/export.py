@@ -9,7 +9,8 @@ onnxruntime speed were the same. The TorchScript exporter is deprecated upstream
 "dynamo"` is kept as a tested fallback for when it goes away.
 
 Every export also writes a companion checkpoint `<name>.pt` (plain tensors, ints and strings only,
-readable with `torch.load(weights_only=True)`), from which `load_checkpoint` rebuilds the model.
+readable as plain tensors by `trainer.safe_load.load_plain`), from which `load_checkpoint` rebuilds
+the model.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import torch
 from reid_desktop.core.contract import KEY_PROVENANCE, EncoderInfo, Outputs, Preprocess
 
 from .models.reid_net import ReIDNet
+from .safe_load import PlainLoadError, load_plain
 
 log = logging.getLogger(__name__)
 
@@ -248,12 +250,9 @@ def load_checkpoint(path: Path) -> ReIDNet:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt zip, truncated file, or pickled objects beyond plain data
-        raise CheckpointError(
-            f"{path.name} is not a readable checkpoint (torch.load weights_only=True "
-            f"failed: {str(exc).splitlines()[0][:200]})"
-        ) from None
+        blob = load_plain(path)
+    except PlainLoadError as exc:  # code inside, truncated, or not a PyTorch file: one line
+        raise CheckpointError(str(exc)) from None
     if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path.name} is not a reid-desktop checkpoint (no {CHECKPOINT_FORMAT!r} tag)")
     cfg = blob.get("config")

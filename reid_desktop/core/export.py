@@ -4,14 +4,20 @@ Layout written under the chosen folder (names are generated, never taken from us
 
     bounding_box_train/   crops of the training identities
     bounding_box_test/    gallery crops of the test identities
-    query/                one crop per camera of each multi-camera test identity
+    query/                one crop per camera of each test identity, where that query has a
+                          gallery crop of its person in another camera (see `export_plan`)
     identities.csv        one row per exported image (see `CSV_COLUMNS`)
     decisions.json        every decision row, undo rows included
 
 Which identities are exported, their file names and the train/test split are decided by
 `export_plan` (rules in its docstring, computed by `plan_export` without writing); the images are
-written by `export_files`, the CSV and JSON by `export_index`. This module runs the export as a
-cancellable job and re-exports the names of those modules.
+written by `export_files`, the CSV and JSON by `export_index`; errors are in `export_errors`. This
+module runs the export as a cancellable job and re-exports the names of those modules.
+
+Every file is written to a temp name in its folder and renamed, only into real folders inside the
+chosen one (a symbolic link there is refused: `ExportLinkError`). A full disk stops the export
+with `ExportDiskFull` (other write errors: `ExportWriteError`): the images written so far are
+whole, no temp file is left, and no index is written.
 """
 
 from __future__ import annotations
@@ -25,7 +31,15 @@ from pathlib import Path
 
 from reid_desktop.store import Project
 
-from .export_files import JPEG_QUALITY, write_atomic, write_image
+from .export_errors import (
+    ExportConflict,
+    ExportDiskFull,
+    ExportError,
+    ExportLinkError,
+    ExportWriteError,
+    write_failure,
+)
+from .export_files import JPEG_QUALITY, ExportFolders, open_folders, write_image
 from .export_index import (
     CSV_COLUMNS,
     DECISIONS_FORMAT,
@@ -42,8 +56,6 @@ from .export_plan import (
     SPLIT_DIRS,
     TEST_DIR,
     TRAIN_DIR,
-    ExportConflict,
-    ExportError,
     ExportItem,
     ExportPlan,
     build_plan,
@@ -66,9 +78,12 @@ __all__ = [
     "TRAIN_DIR",
     "WORKERS",
     "ExportConflict",
+    "ExportDiskFull",
     "ExportError",
+    "ExportLinkError",
     "ExportPlan",
     "ExportReport",
+    "ExportWriteError",
     "export_market",
     "plan_export",
 ]
@@ -96,6 +111,8 @@ class ExportReport:
     too_small: list[list[int]] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)  # stale files an overwriting export removed
     seconds: float = 0.0
+    no_pair: list[int] = field(default_factory=list)  # test person ids with no query (one camera)
+    warnings: list[str] = field(default_factory=list)  # ExportPlan.warnings: for the user to read
 
 
 def export_market(
@@ -115,6 +132,8 @@ def export_market(
     removed first (so a cancelled re-export never leaves an index that describes other images).
     Cancel keeps the images written so far, writes no CSV/JSON and reports cancelled=True.
     Sources that became unreadable since the plan are skipped and listed in `failed`.
+    A link inside the folder raises ExportLinkError (before anything is written, or as soon as one
+    appears); a write error raises ExportWriteError / ExportDiskFull, leaving whole files only.
     """
     cancel = cancel or CancelToken()
     t0 = time.perf_counter()
@@ -135,37 +154,32 @@ def export_market(
         missing=plan.missing,
         contradicted=plan.contradicted,
         too_small=plan.too_small,
+        no_pair=plan.no_pair,
+        warnings=plan.warnings,
     )
-    for path in [*plan.stale, csv_path, json_path] if overwrite else []:
-        if path.exists():
-            path.unlink()
-            report.removed.append(path)
-    for d in SPLIT_DIRS.values():
-        (out_dir / d).mkdir(parents=True, exist_ok=True)
-
+    for w in plan.warnings:
+        log.warning("export to %s: %s", out_dir, w)
     total = len(items)
     written: list[ExportItem] = []
+    index: list[str] = []
     yield Progress(0, total, f"Exporting {total:,} images…")
     try:
-        # PIL releases the GIL while decoding/encoding, so a few threads speed up large exports.
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            for start in range(0, total, CHUNK):
-                cancel.raise_if_cancelled()
-                chunk = items[start : start + CHUNK]
-                for i, (item, err) in enumerate(
-                    zip(chunk, pool.map(lambda it: write_image(it, overwrite), chunk), strict=True)
-                ):
-                    if err is None:
-                        written.append(item)
-                    else:
-                        log.warning("export: skipped crop %d (%s): %s", item.crop.id, item.source, err)
-                        report.failed.append((item.crop.id, err))
-                    yield Progress(start + i + 1, total, f"Exporting… {start + i + 1:,}/{total:,} images")
-        cancel.raise_if_cancelled()
-        write_atomic(csv_bytes(out_dir, written), csv_path, overwrite, sync=True)
-        write_atomic(decisions_bytes(project, out_dir, written), json_path, overwrite, sync=True)
+        with open_folders(out_dir) as folders:
+            for path in [*plan.stale, csv_path, json_path] if overwrite else []:
+                if folders.remove(path):
+                    report.removed.append(path)
+            yield from _write_images(items, folders, overwrite, cancel, written, report)
+            cancel.raise_if_cancelled()
+            folders.write(csv_bytes(out_dir, written), csv_path, overwrite, sync=True)
+            index.append(CSV_NAME)
+            folders.write(decisions_bytes(project, out_dir, written), json_path, overwrite, sync=True)
+            index.append(DECISIONS_NAME)
     except Cancelled:
         report.cancelled = True
+    except OSError as exc:
+        err = write_failure(exc, out_dir, len(written), total, index)
+        log.error("export to %s failed: %s", out_dir, err)
+        raise err from None
     report.written = len(written)
     report.identities = len({it.pid for it in written})
     report.seconds = time.perf_counter() - t0
@@ -178,3 +192,38 @@ def export_market(
         report.seconds,
     )
     return report
+
+
+def _write_images(
+    items: list[ExportItem],
+    folders: ExportFolders,
+    overwrite: bool,
+    cancel: CancelToken,
+    written: list[ExportItem],
+    report: ExportReport,
+) -> Job[None]:
+    """Write the images in batches of CHUNK on a few threads, appending each written item to
+    `written`; after a failed write the rest of its batch still finishes (or fails) before the
+    first error is raised, so no thread is writing once the export reports."""
+    total = len(items)
+    # PIL releases the GIL while decoding/encoding, so a few threads speed up large exports.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for start in range(0, total, CHUNK):
+            cancel.raise_if_cancelled()
+            chunk = items[start : start + CHUNK]
+            futures = [pool.submit(write_image, it, folders, overwrite) for it in chunk]
+            first: BaseException | None = None
+            for i, (item, fut) in enumerate(zip(chunk, futures, strict=True)):
+                try:
+                    err = fut.result()
+                except (OSError, ExportError) as exc:
+                    first = first or exc
+                    continue
+                if err is None:
+                    written.append(item)
+                else:
+                    log.warning("export: skipped crop %d (%s): %s", item.crop.id, item.source, err)
+                    report.failed.append((item.crop.id, err))
+                yield Progress(start + i + 1, total, f"Exporting… {start + i + 1:,}/{total:,} images")
+            if first is not None:
+                raise first

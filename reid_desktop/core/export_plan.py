@@ -14,10 +14,15 @@ File names follow Market-1501: ``{pid:04d}_c{cam}s1_{frame:06d}_{n:02d}.jpg`` wh
 
 Split (by identity, so train and test never share a person): the identities are shuffled with
 ``random.Random(seed)`` and the first ``n_test = floor(test_ratio * n_identities + 0.5)`` go to the
-test side. For a test identity seen in >= 2 cameras the first crop (by crop id) of each camera goes
-to ``query/`` and the rest to ``bounding_box_test/``. A test identity seen in one camera only goes
-entirely to ``bounding_box_test/`` as gallery-only: the Market-1501 protocol ignores same-camera
-matches, so a query from it could never be answered and would only distort the scores.
+test side. A test identity gives ``query/`` the first crop (by crop id) of each camera that
+`query_cameras` picks and puts the rest in ``bounding_box_test/``; the pick keeps every query
+answerable, i.e. with a gallery crop of the same person in another camera (the Market-1501 protocol
+ignores same-camera matches). With one crop per camera, one camera's crop stays in the gallery.
+A test identity seen in one camera only cannot give such a pair: it goes to the gallery only (as a
+distractor), and the plan's `no_pair` and `warnings` say how many did so.
+
+Nothing is ever written through a symbolic link inside the folder: a link in place of a split
+folder, the CSV/JSON or any file the export would write or remove is refused (`ExportLinkError`).
 """
 
 from __future__ import annotations
@@ -32,30 +37,16 @@ from pathlib import Path
 
 from reid_desktop.store import Crop, Project
 
+from .export_errors import ExportError, ExportLinkError
 from .layouts import is_image_name, parse_market
 from .links import LinkGraph
+from .nofollow import find_links
 
 log = logging.getLogger("reid_desktop.core.export")  # one logger for the whole export
 
 TRAIN_DIR, TEST_DIR, QUERY_DIR = "bounding_box_train", "bounding_box_test", "query"
 SPLIT_DIRS = {"train": TRAIN_DIR, "gallery": TEST_DIR, "query": QUERY_DIR}
 CSV_NAME, DECISIONS_NAME = "identities.csv", "decisions.json"
-
-
-class ExportError(ValueError):
-    """The export cannot run as asked; str(exc) says why and what to do."""
-
-
-class ExportConflict(ExportError):
-    """Files of the export already exist and overwriting was not allowed. Nothing was written."""
-
-    def __init__(self, paths: Iterable[Path]) -> None:
-        self.paths = sorted(paths)
-        shown = ", ".join(str(p) for p in self.paths[:3]) + (" ..." if len(self.paths) > 3 else "")
-        super().__init__(
-            f"{len(self.paths)} file(s) of the export already exist ({shown}); "
-            "choose an empty folder or allow overwriting"
-        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +72,39 @@ class ExportPlan:
     contradicted: list[list[int]] = field(default_factory=list)  # crop ids of refused identities
     too_small: list[list[int]] = field(default_factory=list)  # < 2 readable crops left
     stale: list[Path] = field(default_factory=list)
+    no_pair: list[int] = field(default_factory=list)  # person ids of test identities without a query
+
+    @property
+    def warnings(self) -> list[str]:
+        """What makes the test split less useful for Market-1501 evaluation, in words."""
+        out = []
+        if self.no_pair:
+            out.append(
+                f"{len(self.no_pair)} of {self.test_ids} test identities could not contribute a "
+                f"query+gallery pair (seen in one camera only); they are in {TEST_DIR}/ only"
+            )
+        if self.test_ids and not self.query:
+            out.append(f"{QUERY_DIR}/ is empty: Market-1501 evaluation of this export has no query to rank")
+        return out
+
+
+def query_cameras(counts: dict[int, int]) -> set[int]:
+    """The cameras (keys of `counts`: camera -> number of crops of one test identity) whose first
+    crop goes to query/, so that each query has a gallery crop of its person in another camera.
+
+    Two or more cameras with >= 2 crops: every camera gives a query. Exactly one such camera: the
+    others give a query and it keeps all its crops as their gallery. One crop per camera: all but
+    the last camera give a query. One camera: none (same-camera matches do not count).
+    """
+    if len(counts) < 2:
+        return set()
+    cams = sorted(counts)
+    deep = [c for c in cams if counts[c] >= 2]
+    if len(deep) >= 2:
+        return set(cams)
+    if deep:
+        return set(cams) - set(deep)
+    return set(cams[:-1])
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,8 @@ def _identity_names(project: Project) -> tuple[dict[int, int], dict[int, set[int
 def _check_out_dir(out_dir: Path, camera_roots: Iterable[str]) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder")
+    if out_dir.is_symlink() and not out_dir.exists():  # writing would create the folder elsewhere
+        raise ExportError(f"{out_dir} is a symbolic link to a folder that does not exist; choose a folder")
     here = out_dir.resolve()
     for root in camera_roots:
         r = Path(root).resolve()
@@ -166,6 +192,7 @@ def build_plan(
     test = set(order[:n_test])
 
     items: list[ExportItem] = []
+    no_pair: list[int] = []
     for k, (comp, present) in enumerate(kept):
         pid = k + 1
         name = notes = ""
@@ -177,9 +204,13 @@ def build_plan(
             name, notes = ident.name, ident.notes
         elif stored:
             log.info("identity %04d: stored identities %s do not match it; exported unnamed", pid, stored)
-        multi_cam = len({c.camera_id for c in present}) >= 2
+        per_cam: dict[int, int] = defaultdict(int)
+        for crop in present:
+            per_cam[cam_index[crop.camera_id]] += 1
+        ask = query_cameras(per_cam) if k in test else set()
+        if k in test and not ask:
+            no_pair.append(pid)
         counter: dict[int, int] = defaultdict(int)
-        queried: set[int] = set()
         for crop in present:  # sorted by crop id (components are sorted)
             cam = cam_index[crop.camera_id]
             frame = crop.frame if crop.frame is not None else crop.id
@@ -187,9 +218,9 @@ def build_plan(
             counter[cam] += 1
             if k not in test:
                 split = "train"
-            elif multi_cam and crop.camera_id not in queried:
+            elif cam in ask:
                 split = "query"
-                queried.add(crop.camera_id)
+                ask.discard(cam)  # one query per camera: its first crop
             else:
                 split = "gallery"
             items.append(
@@ -206,16 +237,25 @@ def build_plan(
             )
 
     targets = {it.target for it in items} | {out_dir / CSV_NAME, out_dir / DECISIONS_NAME}
-    existing = {t for t in targets if t.exists()}
+    folders = [out_dir / d for d in SPLIT_DIRS.values()]
+    links = find_links([*folders, out_dir / CSV_NAME, out_dir / DECISIONS_NAME])
+    if links:  # checked before listing the folders: a linked folder's listing is somewhere else
+        raise ExportLinkError(out_dir, links)
+    existing = {t for t in targets if t.exists() or t.is_symlink()}
     stale = []
-    for d in SPLIT_DIRS.values():
-        folder = out_dir / d
+    for folder in folders:
         if folder.is_dir():
             stale += [
                 p
                 for p in folder.iterdir()
-                if p not in targets and is_image_name(p.name) and parse_market(p.name) and p.is_file()
+                if p not in targets
+                and is_image_name(p.name)
+                and parse_market(p.name)
+                and (p.is_file() or p.is_symlink())
             ]
+    links = find_links([*existing, *stale])
+    if links:
+        raise ExportLinkError(out_dir, links)
     counts = defaultdict(int, {s: sum(it.split == s for it in items) for s in SPLIT_DIRS})
     plan = ExportPlan(
         out_dir=out_dir,
@@ -231,6 +271,7 @@ def build_plan(
         contradicted=contradicted,
         too_small=too_small,
         stale=sorted(stale),
+        no_pair=no_pair,
     )
     return plan, items
 
@@ -238,5 +279,6 @@ def build_plan(
 def plan_export(project: Project, out_dir: Path, *, test_ratio: float = 0.5, seed: int = 0) -> ExportPlan:
     """What `export_market` would write (rules in the module docstring); writes nothing.
 
-    Raises ExportError for a folder that is a file or overlaps a camera folder, or a bad ratio."""
+    Raises ExportError for a folder that is a file or overlaps a camera folder, a bad ratio, or
+    (ExportLinkError) a symbolic link inside the folder where the export would write."""
     return build_plan(project, Path(out_dir), test_ratio, seed)[0]

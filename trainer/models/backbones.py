@@ -23,6 +23,8 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ..safe_load import PlainLoadError, load_plain
+
 log = logging.getLogger(__name__)
 
 BACKBONES = ("mobilenetv2", "resnet18", "resnet50", "osnet_x0_25", "bignet")
@@ -245,17 +247,11 @@ class ResNetBackbone(nn.Module):
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A plain state dict from `path`, read with weights_only=True (never unpickles code)."""
+    """A plain state dict from `path`, read by `trainer.safe_load` (never unpickles code)."""
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise WeightsError(f"weight file {path} does not exist") from None
-    except Exception as exc:  # UnpicklingError for pickled modules, RuntimeError for corrupt files
-        raise WeightsError(
-            f"{path.name} cannot be read as plain tensors (torch.load weights_only=True): "
-            f"{str(exc).splitlines()[0][:300]}. Only state dicts are accepted; a pickled model object "
-            "would have to be converted by its author with `torch.save(model.state_dict(), ...)`."
-        ) from None
+        obj = load_plain(path)
+    except PlainLoadError as exc:
+        raise WeightsError(str(exc)) from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]  # torchreid / Lightning style checkpoints
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
