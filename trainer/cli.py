@@ -229,15 +229,19 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         }
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
         write_holdout_csv(tmp / "holdout.csv", hold)
-        os.replace(tmp, args.out)
+        try:
+            out = publish(tmp, args.out)
+        except TrainError:
+            work.release()  # a finished run is never deleted: the message says where it is
+            raise
         events.emit(
             "export",
-            path=str(args.out / "encoder.onnx"),
-            parity_cosine=parity_of(args.out / "encoder.onnx").get("cosine_min"),
+            path=str(out / "encoder.onnx"),
+            parity_cosine=parity_of(out / "encoder.onnx").get("cosine_min"),
         )
         events.emit(
             "done",
-            out=str(args.out),
+            out=str(out),
             before=result["before"],
             after=result["after"],
             best_epoch=result["best_epoch"],
@@ -247,6 +251,23 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
     finally:
         work.discard()  # gone already when it became --out
         dist.close()
+
+
+def publish(tmp: Path, out: Path) -> Path:
+    """Rename the finished run into place. Never over a folder that appeared during the run (and
+    never lose the run): then it goes to the first free `OUT-2`, `OUT-3`…, which the events name."""
+    for n in range(1, 1000):
+        target = out if n == 1 else out.with_name(f"{out.name}-{n}")
+        if target.exists() or target.is_symlink():
+            continue
+        try:
+            os.rename(tmp, target)
+        except OSError:  # appeared just now, or not empty: try the next name
+            continue
+        if n > 1:
+            log.warning("%s appeared during the run; the result is in %s", out, target)
+        return target
+    raise TrainError(f"could not move the finished run out of {tmp}; it is still there")
 
 
 def write_holdout_csv(path: Path, hold) -> None:

@@ -43,6 +43,7 @@ class Workdir:
 
     def __init__(self, path: Path, fd: int | None) -> None:
         self.path, self._fd = path, fd
+        self._released = False
 
     @classmethod
     def create(cls, out: Path) -> Workdir:
@@ -63,12 +64,16 @@ class Workdir:
 
     def release(self) -> None:
         """Drop the lock (after the folder became --out, or was removed)."""
+        self._released = True
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 
     def discard(self) -> None:
-        """Remove the folder if it is still there (a failed or cancelled run), then unlock."""
+        """Remove the folder if it is still there (a failed or cancelled run), then unlock. A
+        released folder (a finished run that could not be published) is kept."""
+        if self._released:
+            return
         shutil.rmtree(self.path, ignore_errors=True)
         self.release()
 

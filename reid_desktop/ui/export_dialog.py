@@ -3,6 +3,7 @@ Shows the plan before writing and never overwrites without asking."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -71,7 +72,7 @@ class ExportDialog(QDialog):
                 self.project, Path(self.out.text()), test_ratio=self.ratio.value(), seed=self.seed.value()
             )
         except ExportError as exc:
-            self.plan.setText(f"<span style='color:#a00'>{exc}</span>")
+            self.plan.setText(f"<span style='color:#a00'>{html.escape(str(exc))}</span>")
             self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
             return None
         text = (
@@ -81,6 +82,8 @@ class ExportDialog(QDialog):
         )
         if plan.contradicted:
             text += f"<br>{len(plan.contradicted)} identities with contradictions are left out."
+        for w in plan.warnings:
+            text += f"<br><span style='color:#a05000'>{html.escape(w)}</span>"
         if plan.conflicts:
             n = len(plan.conflicts)
             text += f"<br><span style='color:#a05000'>{n} existing file(s) would be replaced.</span>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
@@ -148,4 +149,6 @@ class ModelActions(QObject):
         text = f"Exported {report.identities} identities ({report.written} images) to {report.out_dir}."
         if report.cancelled:
             text = "Export cancelled; images written so far are kept, no index was written."
-        self.w.banner.show_message(text, "warning" if report.cancelled else "info")
+        text = html.escape(text) + "".join(f"<br>{html.escape(w)}" for w in report.warnings)
+        warn = report.cancelled or bool(report.warnings)
+        self.w.banner.show_message(text, "warning" if warn else "info")

@@ -78,3 +78,18 @@ def test_split_rule_per_camera_counts():
     assert query_cameras({1: 2, 2: 2}) == {1, 2}
     assert query_cameras({1: 1, 2: 3, 3: 1}) == {1, 3}
     assert query_cameras({1: 2, 2: 1, 3: 2}) == {1, 2, 3}
+
+
+def test_export_dialog_shows_the_split_warning(qtbot, tmp_path):
+    from reid_desktop.ui.export_dialog import ExportDialog
+
+    project = one_crop_per_camera(tmp_path)
+    try:
+        dlg = ExportDialog(project)
+        qtbot.addWidget(dlg)
+        dlg.out.setText(str(tmp_path / "market"))
+        dlg.ratio.setValue(1.0)
+        dlg.refresh()
+        assert "1 of 7 test identities" in dlg.plan.text()
+    finally:
+        project.close()

@@ -136,3 +136,22 @@ def test_every_torch_load_in_the_trainer_goes_through_the_helper():
     assert offenders == []
     helper = (root / "safe_load.py").read_text(encoding="utf-8")
     assert helper.count("torch.load(") == 1 and "weights_only=True" in helper
+
+
+def test_a_finished_run_is_never_lost_when_out_appears_meanwhile(tmp_path):
+    """--out created by someone else during the run: the result goes beside it, both are kept."""
+    from trainer.cli import publish
+
+    out = tmp_path / "run"
+    for content in ("theirs", None):  # a non-empty folder, then an empty one
+        tmp = tmp_path / f".run.tmp-{content}"
+        tmp.mkdir()
+        (tmp / "encoder.onnx").write_text("ours")
+        out.mkdir(exist_ok=True)
+        if content:
+            (out / "theirs.txt").write_text(content)
+        got = publish(tmp, out)
+        assert got != out and (got / "encoder.onnx").read_text() == "ours"
+        assert (out / "theirs.txt").read_text() == "theirs"
+        assert not tmp.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run-2", "run-3"]
