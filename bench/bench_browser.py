@@ -25,8 +25,8 @@ from bench_scan import make_crops  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from reid_desktop.core.ingest.scan import ingest  # noqa: E402
 from reid_desktop.core.jobs import run_job  # noqa: E402
-from reid_desktop.core.scan import ingest  # noqa: E402
 from reid_desktop.store import Project  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def main() -> int:
     ap.add_argument("--pages", type=int, default=40)
     args = ap.parse_args()
     app = QApplication([])
-    from reid_desktop.ui.main_window import MainWindow
+    from reid_desktop.ui.shell.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

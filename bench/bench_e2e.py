@@ -3,8 +3,8 @@ the project and time it to the first proposal (index load + review queue + first
 
     python bench/bench_e2e.py [--n 10000] [--model PATH.onnx]
 
-Without --model a small contract-complete CNN (tests/onnx_factory.tiny_encoder, 64×32 input) is
-used so the figure measures the pipeline, not a big network. The baseline, timed in the same run, is
+Without --model the shipped default encoder (MobileNetV2, 256×128) is used, as a fresh project
+does. The baseline, timed in the same run, is
 decoding every crop once with PIL (the least any embedding pass must do).
 """
 
@@ -17,15 +17,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench_scan import baseline, make_crops  # noqa: E402
 
-from reid_desktop.core.embed import embed_project  # noqa: E402
+from reid_desktop.core.encoders.defaults import default_encoder_path  # noqa: E402
+from reid_desktop.core.encoders.embed import embed_project  # noqa: E402
+from reid_desktop.core.encoders.registry import open_encoder, register_encoder  # noqa: E402
+from reid_desktop.core.ingest.scan import ingest  # noqa: E402
 from reid_desktop.core.jobs import run_job  # noqa: E402
-from reid_desktop.core.models import open_model, register_model  # noqa: E402
-from reid_desktop.core.review_session import ReviewSession, prepare_queue  # noqa: E402
-from reid_desktop.core.scan import ingest  # noqa: E402
+from reid_desktop.core.review.session import ReviewSession, prepare_queue  # noqa: E402
 from reid_desktop.store import Project  # noqa: E402
 
 
@@ -40,16 +40,14 @@ def main() -> int:
         t_base = baseline(folders)
         model_path = args.model
         if model_path is None:
-            from onnx_factory import tiny_encoder
-
-            model_path = tiny_encoder(root / "tiny.onnx", height=128, width=64, dim=128)
+            model_path = default_encoder_path()
         t0 = time.perf_counter()
         with Project.create(root / "e2e.reidproj") as p:
             run_job(ingest(p, [str(f) for f in folders], "folders"))
             t_ingest = time.perf_counter() - t0
-            model = register_model(p, model_path, "bench")
+            model = register_encoder(p, model_path, "bench")
             t1 = time.perf_counter()
-            rep = run_job(embed_project(p, model.id, open_model(model)))
+            rep = run_job(embed_project(p, model.id, open_encoder(model)))
             t_embed = time.perf_counter() - t1
             t_q = time.perf_counter()
             prepare_queue(p, model.id)  # first ranking of the queue; cached in the project file
@@ -57,8 +55,8 @@ def main() -> int:
         total = time.perf_counter() - t0
         t2 = time.perf_counter()
         with Project.open(root / "e2e.reidproj") as p:
-            index, queue = prepare_queue(p, p.active_model_id)
-            session = ReviewSession(p, p.active_model_id, "bench", index=index, queue=queue)
+            index, queue = prepare_queue(p, p.active_encoder_id)
+            session = ReviewSession(p, p.active_encoder_id, "bench", index=index, queue=queue)
             pair = session.current()
             cands = session.candidates(pair.query)
             t_first = time.perf_counter() - t2

@@ -18,8 +18,8 @@ import onnxruntime as ort
 import torch
 from PIL import Image
 
-from reid_desktop.core.model_setup import default_encoder_path
-from reid_desktop.core.quantize import quantize_int8
+from reid_desktop.core.encoders.defaults import default_encoder_path
+from reid_desktop.core.encoders.quantize import quantize_int8
 from trainer.export import load_checkpoint
 
 PKU = Path(__file__).resolve().parents[2] / "shared" / "data" / "pku-reid-dev" / "cam1"

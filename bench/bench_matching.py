@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from reid_desktop.core.links import LinkGraph
-from reid_desktop.core.matching import GalleryIndex
-from reid_desktop.core.review_queue import build_queue
+from reid_desktop.core.identities.links import LinkGraph
+from reid_desktop.core.retrieval.matching import GalleryIndex
+from reid_desktop.core.review.queue import build_queue
 
 
 def synthetic_index(n: int, dim: int = 256, people: int | None = None, seed: int = 0) -> GalleryIndex:

@@ -23,22 +23,22 @@ INTEL = ROOT.parent / "shared" / "models" / "intel-person-reid-retail-0267.onnx"
 
 
 def build_project(tmp: Path, model_path: Path, name: str):
-    from reid_desktop.core.embed import embed_project
+    from reid_desktop.core.encoders.embed import embed_project
+    from reid_desktop.core.encoders.registry import open_encoder, register_encoder
+    from reid_desktop.core.ingest.scan import ingest
     from reid_desktop.core.jobs import run_job
-    from reid_desktop.core.models import open_model, register_model
-    from reid_desktop.core.scan import ingest
     from reid_desktop.store import Project
 
     p = Project.create(tmp / f"{name}.reidproj")
     run_job(ingest(p, [str(PKU / "cam1"), str(PKU / "cam2")], "folders"))
-    model = register_model(p, model_path, name)
-    run_job(embed_project(p, model.id, open_model(model)))
+    model = register_encoder(p, model_path, name)
+    run_job(embed_project(p, model.id, open_encoder(model)))
     return p, model
 
 
 def simulate(p, model, target: float) -> tuple[int | None, int, int]:
     """(decisions to reach target, cross-camera people linked at the end, people total)."""
-    from reid_desktop.core.review_session import ReviewSession, prepare_queue
+    from reid_desktop.core.review.session import ReviewSession, prepare_queue
 
     crops = {c.id: c for c in p.crops.all()}
     people = {c.gt_person for c in crops.values()}
@@ -65,7 +65,7 @@ def ui_rate(p, model, decisions: int) -> float:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from reid_desktop.ui.main_window import MainWindow
+    from reid_desktop.ui.shell.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     path = p.path
@@ -99,8 +99,8 @@ def main() -> int:
     if not PKU.is_dir():
         print("../shared/data/pku-reid-dev is not present; nothing to measure")
         return 0
-    from reid_desktop.core.model_import import import_model
-    from reid_desktop.core.model_setup import default_encoder_path
+    from reid_desktop.core.encoders.defaults import default_encoder_path
+    from reid_desktop.core.encoders.importer import import_model
 
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)

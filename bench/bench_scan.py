@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import run_job
-from reid_desktop.core.scan import ingest
 from reid_desktop.store import Project
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from reid_desktop.ui.app import main
+from reid_desktop.ui.shell.app import main
 
 sys.exit(main())

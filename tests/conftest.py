@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from synth import make_camera_folder  # noqa: E402
+from helpers.synth import make_camera_folder  # noqa: E402
 
 from reid_desktop.store import Project  # noqa: E402
 

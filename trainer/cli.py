@@ -18,12 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-from reid_desktop.core.contract import Preprocess
+from reid_desktop.core.encoders.contract import Preprocess
+from reid_desktop.core.training.events import EventWriter
 from reid_desktop.resources import resource
-
-from .data import DataError, TrainingSet, check, from_folder, from_market, from_project, split_holdout
-from .events import EventWriter
-from .recipes import RECIPES
+from trainer.data import DataError, TrainingSet, check, from_folder, from_market, from_project, split_holdout
+from trainer.recipes import RECIPES
 
 log = logging.getLogger("reid-train")
 BACKBONES = ("mobilenetv2", "resnet18", "resnet50", "osnet_x0_25", "bignet")
@@ -86,9 +85,9 @@ def load_data(args: argparse.Namespace) -> TrainingSet:
 
 def load_init(args: argparse.Namespace):
     """(ReIDNet, Preprocess, description) for --init."""
-    from .export import CheckpointError, load_checkpoint
-    from .models.backbones import WeightsError
-    from .models.reid_net import ReIDNet
+    from trainer.export import CheckpointError, load_checkpoint
+    from trainer.networks.backbones import WeightsError
+    from trainer.networks.reid_net import ReIDNet
 
     init = args.init
     if init in BACKBONES:
@@ -149,11 +148,11 @@ def _device(name: str) -> str:
 def run(args: argparse.Namespace, events: EventWriter) -> int:
     import torch
 
-    from .distributed import Dist
-    from .engine import TrainConfig, train
-    from .export import export_onnx
-    from .safe_load import load_plain
-    from .workdir import Workdir, clean_stale
+    from trainer.distributed import Dist
+    from trainer.export import export_onnx
+    from trainer.safe_load import load_plain
+    from trainer.train_loop import TrainConfig, train
+    from trainer.workdir import Workdir, clean_stale
 
     if args.out.exists():
         raise TrainError(f"--out {args.out} already exists; choose a new folder")
@@ -190,7 +189,7 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         bf16 = args.bf16 == "on" or (args.bf16 == "auto" and device == "cpu" and _native_bf16())
         cl = args.channels_last != "off"
         cfg = TrainConfig(recipe, args.epochs, args.minutes, args.seed, device, bf16, cl)
-        from .dataset import hard_identity_pairs
+        from trainer.dataset import hard_identity_pairs
 
         hard = hard_identity_pairs(train_items, ts.hard_negatives)
         result = train(model, train_items, hold, pre, cfg, events, dist, tmp / "best_state.pt", hard)
@@ -202,8 +201,8 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
             model.set_stripe_embedding(*best["stripe_fit"])
         model.classifier = None  # the exported encoder (and checkpoint) carry no training head
         model._config["num_classes"] = 0
-        from .dataset import app_tensor
-        from .export import parity_of
+        from trainer.dataset import app_tensor
+        from trainer.export import parity_of
 
         parity = torch.from_numpy(app_tensor(hold[:8], pre))
         prov = {

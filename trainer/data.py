@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reid_desktop.core.evaluate import Labelled, read_ground_truth, read_market
-from reid_desktop.core.ground_truth import GT_NAME, GroundTruthError
-from reid_desktop.core.links import LinkGraph
+from reid_desktop.core.evaluation.evaluate import Labelled, read_ground_truth, read_market
+from reid_desktop.core.identities.links import LinkGraph
+from reid_desktop.core.ingest.ground_truth import GT_NAME, GroundTruthError
 from reid_desktop.store import Project
 
 

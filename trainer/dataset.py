@@ -11,10 +11,10 @@ import torch
 from torch.utils.data import Dataset, Sampler
 from torchvision.transforms import v2 as T
 
-from reid_desktop.core.contract import Preprocess
-from reid_desktop.core.evaluate import Labelled
+from reid_desktop.core.encoders.contract import Preprocess
+from reid_desktop.core.encoders.preprocess import to_tensor
+from reid_desktop.core.evaluation.evaluate import Labelled
 from reid_desktop.core.imaging import load_rgb
-from reid_desktop.core.preprocess import to_tensor
 
 
 def train_transform(p: Preprocess, *, erase: float = 0.5) -> T.Compose:

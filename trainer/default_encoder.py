@@ -30,11 +30,10 @@ from pathlib import Path
 
 import torch
 
-from reid_desktop.core.contract import Preprocess
-
-from .export import ExportError, export_onnx
-from .models.backbones import WeightsError
-from .models.reid_net import ReIDNet
+from reid_desktop.core.encoders.contract import Preprocess
+from trainer.export import ExportError, export_onnx
+from trainer.networks.backbones import WeightsError
+from trainer.networks.reid_net import ReIDNet
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def parity_crops(folder: Path | None, p: Preprocess, n: int = 8) -> torch.Tensor
         return None
     from PIL import Image
 
-    from reid_desktop.core.preprocess import to_tensor
+    from reid_desktop.core.encoders.preprocess import to_tensor
 
     files = sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[:n]
     if len(files) < 2:

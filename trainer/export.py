@@ -27,10 +27,9 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from reid_desktop.core.contract import KEY_PROVENANCE, EncoderInfo, Outputs, Preprocess
-
-from .models.reid_net import ReIDNet
-from .safe_load import PlainLoadError, load_plain
+from reid_desktop.core.encoders.contract import KEY_PROVENANCE, EncoderInfo, Outputs, Preprocess
+from trainer.networks.reid_net import ReIDNet
+from trainer.safe_load import PlainLoadError, load_plain
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,8 @@ def _export_graph(view: torch.nn.Module, dummy: torch.Tensor, out: Path, opset: 
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
+        # band sizes become constants on purpose: the input size is fixed in an export
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         if exporter == "torchscript":
             axes = {n: {0: "batch"} for n in (INPUT_NAME, GLOBAL_NAME, MAP_NAME)}
             torch.onnx.export(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .losses import (
+from trainer.losses import (
     BatchHardTriplet,
     CosineSoftmax,
     CrossEntropyLabelSmooth,

@@ -6,10 +6,13 @@ generator's return value. Runners (CLI, Qt adapter, tests) drive it with `run_jo
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TypeVar
+
+from reid_desktop.store import Project
 
 R = TypeVar("R")
 
@@ -59,3 +62,15 @@ def run_job(job: Job[R], on_progress: Callable[[Progress], None] | None = None) 
                 on_progress(p)
     except StopIteration as stop:
         return stop.value
+
+
+def project_job(
+    path: str | os.PathLike[str], work: Callable[[Project], Job[R]], *, read_only: bool = False
+) -> Job[R]:
+    """Run `work` on its own connection to the project (a background thread must not share the
+    window's), closing it however the job ends."""
+    project = Project.open(path, read_only=read_only)
+    try:
+        return (yield from work(project))
+    finally:
+        project.close()

@@ -7,9 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cameras import CameraRepo, CropRepo, SkippedRepo
-from .decisions import DecisionRepo, IdentityRepo, TrainingRunRepo
-from .errors import (
+from reid_desktop.store.cameras import CameraRepo, CropRepo, SkippedRepo
+from reid_desktop.store.decisions import DecisionRepo, IdentityRepo, TrainingRunRepo
+from reid_desktop.store.encoders import EmbeddingRepo, EncoderRepo
+from reid_desktop.store.errors import (
     DiskFullError,
     NotAProjectError,
     ProjectError,
@@ -17,20 +18,19 @@ from .errors import (
     ReadOnlyProjectError,
     SchemaTooNewError,
 )
-from .meta import MetaRepo
-from .models import EmbeddingRepo, ModelRepo
-from .project import SUFFIX, Connection, open_connection, utc_now
-from .records import (
+from reid_desktop.store.meta import MetaRepo
+from reid_desktop.store.project import SUFFIX, Connection, open_connection, utc_now
+from reid_desktop.store.records import (
     Camera,
     CameraStats,
     Crop,
     Decision,
+    EncoderRecord,
     Identity,
-    Model,
     SkippedFile,
     TrainingRun,
 )
-from .schema import SCHEMA_VERSION
+from reid_desktop.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -41,7 +41,7 @@ __all__ = [
     "Decision",
     "DiskFullError",
     "Identity",
-    "Model",
+    "EncoderRecord",
     "NotAProjectError",
     "Project",
     "ProjectError",
@@ -66,7 +66,7 @@ def default_operator() -> str:
 @dataclass(frozen=True)
 class ProjectSummary:
     cameras: list[CameraStats]
-    models: int
+    encoders: int
     embeddings: int
     decisions: int
     decisions_total: int
@@ -87,7 +87,7 @@ class Project:
         self.cameras = CameraRepo(conn)
         self.crops = CropRepo(conn)
         self.skipped = SkippedRepo(conn)
-        self.models = ModelRepo(conn)
+        self.encoders = EncoderRepo(conn)
         self.embeddings = EmbeddingRepo(conn)
         self.decisions = DecisionRepo(conn)
         self.identities = IdentityRepo(conn)
@@ -116,19 +116,19 @@ class Project:
         return self._conn.write()
 
     @property
-    def active_model_id(self) -> int | None:
+    def active_encoder_id(self) -> int | None:
         value = self.meta.get("active_model_id")
         return int(value) if value else None
 
-    def set_active_model(self, model_id: int | None) -> None:
-        if model_id is not None:
-            self.models.get(model_id)  # KeyError for an unknown model
-        self.meta.set("active_model_id", None if model_id is None else str(model_id))
+    def set_active_encoder(self, encoder_id: int | None) -> None:
+        if encoder_id is not None:
+            self.encoders.get(encoder_id)  # KeyError for an unknown model
+        self.meta.set("active_model_id", None if encoder_id is None else str(encoder_id))
 
     def summary(self) -> ProjectSummary:
         return ProjectSummary(
             cameras=self.cameras.stats(),
-            models=len(self.models.all()),
+            encoders=len(self.encoders.all()),
             embeddings=self.embeddings.count(),
             decisions=self.decisions.count(),
             decisions_total=self.decisions.count(active_only=False),

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from .project import Connection, utc_now
-from .records import Camera, CameraStats, Crop, SkippedFile
+from reid_desktop.store.project import Connection, utc_now
+from reid_desktop.store.records import Camera, CameraStats, Crop, SkippedFile
 
 CAMERA_COLUMNS = "id, name, root, layout, added_at, source_key"
 CROP_COLUMNS = (

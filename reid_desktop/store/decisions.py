@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .project import Connection, utc_now
-from .records import Decision, Identity, TrainingRun
+from reid_desktop.store.project import Connection, utc_now
+from reid_desktop.store.records import Decision, Identity, TrainingRun
 
 VERDICTS = ("same", "different", "skip")
 DECISION_COLUMNS = (
@@ -29,7 +29,7 @@ class DecisionRepo:
         *,
         operator: str,
         score: float | None = None,
-        model_id: int | None = None,
+        encoder_id: int | None = None,
     ) -> Decision:
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
@@ -39,7 +39,7 @@ class DecisionRepo:
             cur = db.execute(
                 "INSERT INTO decisions (query_crop_id, candidate_crop_id, verdict, score, model_id, "
                 "operator, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [query_crop_id, candidate_crop_id, verdict, score, model_id, operator, utc_now()],
+                [query_crop_id, candidate_crop_id, verdict, score, encoder_id, operator, utc_now()],
             )
         return self.get(cur.lastrowid)
 
@@ -55,7 +55,7 @@ class DecisionRepo:
                 [
                     target.query_crop_id,
                     target.candidate_crop_id,
-                    target.model_id,
+                    target.encoder_id,
                     operator,
                     utc_now(),
                     decision_id,
@@ -176,12 +176,14 @@ class TrainingRunRepo:
             )
         return self.get(cur.lastrowid)
 
-    def finish(self, run_id: int, status: str, metrics: dict[str, Any], model_id: int | None = None) -> None:
+    def finish(
+        self, run_id: int, status: str, metrics: dict[str, Any], encoder_id: int | None = None
+    ) -> None:
         with self._c.write() as db:
             db.execute(
                 "UPDATE training_runs SET status = ?, finished_at = ?, metrics = ?, "
                 "model_id = COALESCE(?, model_id) WHERE id = ?",
-                [status, utc_now(), json.dumps(metrics, sort_keys=True), model_id, run_id],
+                [status, utc_now(), json.dumps(metrics, sort_keys=True), encoder_id, run_id],
             )
 
     def get(self, run_id: int) -> TrainingRun:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .project import Connection
+from reid_desktop.store.project import Connection
 
 
 class MetaRepo:

@@ -19,15 +19,15 @@ except ImportError:  # Windows
 
 from sqlite_utils import Database
 
-from .errors import (
+from reid_desktop.store.errors import (
     DiskFullError,
     NotAProjectError,
     ProjectError,
     ProjectExistsError,
     ReadOnlyProjectError,
 )
-from .schema import APPLICATION_ID, SCHEMA_VERSION, migrations
-from .vetting import FileState, has_wal_content, refuse_newer, sqlite_uri, vet, wal_path
+from reid_desktop.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrations
+from reid_desktop.store.vetting import FileState, has_wal_content, refuse_newer, sqlite_uri, vet, wal_path
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ class Crop:
 
 
 @dataclass(frozen=True)
-class Model:
+class EncoderRecord:
     id: int
     name: str
     file: str
@@ -49,7 +49,7 @@ class Decision:
     candidate_crop_id: int
     verdict: str  # "same", "different", "skip" or "undo"
     score: float | None
-    model_id: int | None
+    encoder_id: int | None
     operator: str
     created_at: str
     voids_id: int | None = None
@@ -72,7 +72,7 @@ class TrainingRun:
     started_at: str
     finished_at: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
-    model_id: int | None = None
+    encoder_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotAProjectError, ProjectError, SchemaTooNewError
-from .schema import APPLICATION_ID, MIGRATION_NAMES, SCHEMA_VERSION
+from reid_desktop.store.errors import NotAProjectError, ProjectError, SchemaTooNewError
+from reid_desktop.store.schema import APPLICATION_ID, MIGRATION_NAMES, SCHEMA_VERSION
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from badcsv import CASES, labelled_folder, write_bad_csv
-from onnx_factory import tiny_encoder
+from helpers.badcsv import CASES, labelled_folder, write_bad_csv
+from helpers.onnx_factory import tiny_encoder
 
 from reid_desktop.cli import main as reid_main
 from reid_desktop.store import Project
@@ -51,8 +51,8 @@ def test_reid_eval_refuses_in_one_line(bad, model, capsys):
 
 
 def test_reid_train_refuses_with_an_error_event(bad, tmp_path, capsys):
+    from reid_desktop.core.training.events import parse_line
     from trainer.cli import main as train_main
-    from trainer.events import parse_line
 
     root, row, reason = bad
     out_dir = tmp_path / "out"
@@ -83,7 +83,7 @@ def test_ingest_scans_crops_applies_no_label_and_warns(bad, tmp_path, capsys):
 
 
 def test_good_csv_variants_are_read(tmp_path: Path):
-    from reid_desktop.core.ground_truth import read_ground_truth
+    from reid_desktop.core.ingest.ground_truth import read_ground_truth
 
     root = tmp_path / "data"
     files = labelled_folder(root)
@@ -97,7 +97,7 @@ def test_good_csv_variants_are_read(tmp_path: Path):
 
 
 def test_absolute_paths_only_where_the_caller_allows(tmp_path: Path):
-    from reid_desktop.core.ground_truth import GroundTruthError, read_ground_truth
+    from reid_desktop.core.ingest.ground_truth import GroundTruthError, read_ground_truth
 
     root = tmp_path / "data"
     files = labelled_folder(root)
@@ -109,7 +109,7 @@ def test_absolute_paths_only_where_the_caller_allows(tmp_path: Path):
 
 
 def test_error_message_is_one_line_even_for_hostile_names(tmp_path: Path):
-    from reid_desktop.core.ground_truth import GroundTruthError, read_ground_truth
+    from reid_desktop.core.ingest.ground_truth import GroundTruthError, read_ground_truth
 
     gt = tmp_path / "ground_truth.csv"
     gt.write_text('file,person_id\n"a\x1b[31m.jpg",1\n"a\x1b[31m.jpg",2\n', encoding="utf-8")
@@ -120,7 +120,7 @@ def test_error_message_is_one_line_even_for_hostile_names(tmp_path: Path):
 
 
 def test_pku_ground_truth_is_read_whole(pku):
-    from reid_desktop.core.ground_truth import read_ground_truth
+    from reid_desktop.core.ingest.ground_truth import read_ground_truth
 
     rows = read_ground_truth(pku / "ground_truth.csv", pku)
     assert len(rows) == 800 and all(r.path.is_file() for r in rows)

@@ -9,18 +9,18 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from badfiles import jpeg_bytes, png_bytes
-from onnx_factory import tiny_encoder
-from synth import person_crop
+from helpers.badfiles import jpeg_bytes, png_bytes
+from helpers.onnx_factory import tiny_encoder
+from helpers.synth import person_crop
 
 from faults.conftest import trials
-from reid_desktop.core.contract import Preprocess
-from reid_desktop.core.embed import embed_project
+from reid_desktop.core.encoders.contract import Preprocess
+from reid_desktop.core.encoders.embed import embed_project
+from reid_desktop.core.encoders.preprocess import to_tensor
+from reid_desktop.core.encoders.registry import open_encoder, register_encoder
 from reid_desktop.core.imaging import BadImage, load_rgb, probe
+from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import run_job
-from reid_desktop.core.models import open_model, register_model
-from reid_desktop.core.preprocess import to_tensor
-from reid_desktop.core.scan import ingest
 
 
 def damaged(kind: str, rng: random.Random) -> bytes:
@@ -71,7 +71,7 @@ def test_scan_stores_no_crop_that_then_fails_to_embed(project, tmp_path: Path):
     report = run_job(ingest(project, [folder]))
     assert report.added + len(report.skipped) == n
     assert report.added > 0 and report.skipped
-    model = register_model(project, tiny_encoder(tmp_path / "tiny.onnx"), "tiny")
-    emb = run_job(embed_project(project, model.id, open_model(model)))
+    model = register_encoder(project, tiny_encoder(tmp_path / "tiny.onnx"), "tiny")
+    emb = run_job(embed_project(project, model.id, open_encoder(model)))
     assert emb.failed == [], f"stored crops that cannot be embedded: {emb.failed[:3]}"
     assert emb.encoded == report.added

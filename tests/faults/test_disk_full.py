@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from onnx_factory import tiny_encoder
+from helpers.onnx_factory import tiny_encoder
 
 from .conftest import noise_crops
 from .disk import TinyDisk, tiny_disk, tmpfs_available

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.synth import make_camera_folder, person_crop
 from PIL import Image
-from synth import make_camera_folder, person_crop
 
-from reid_desktop.core import nofollow
-from reid_desktop.core.export import (
+from reid_desktop.core.export import nofollow
+from reid_desktop.core.export.market import (
     QUERY_DIR,
     TEST_DIR,
     ExportDiskFull,
@@ -30,8 +30,8 @@ from reid_desktop.core.export import (
     export_market,
     plan_export,
 )
+from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import run_job
-from reid_desktop.core.scan import ingest
 from reid_desktop.store import Project
 
 from .tiny import link_identities
@@ -130,7 +130,7 @@ RUNNER = textwrap.dedent(
     """
     import json, os, resource, signal, sys
     from pathlib import Path
-    from reid_desktop.core.export import ExportError, export_market
+    from reid_desktop.core.export.market import ExportError, export_market
     from reid_desktop.core.jobs import run_job
     from reid_desktop.store import Project
 

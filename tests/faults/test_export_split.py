@@ -8,11 +8,11 @@ import io
 import json
 from pathlib import Path
 
-from synth import make_camera_folder, person_crop
+from helpers.synth import make_camera_folder, person_crop
 
-from reid_desktop.core.export import QUERY_DIR, TEST_DIR, export_market, plan_export
+from reid_desktop.core.export.market import QUERY_DIR, TEST_DIR, export_market, plan_export
+from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import run_job
-from reid_desktop.core.scan import ingest
 from reid_desktop.store import Project
 
 from .tiny import link_identities
@@ -31,7 +31,7 @@ def one_crop_per_camera(tmp_path: Path) -> Project:
 
 
 def test_one_crop_per_camera_still_gives_queries_and_a_gallery(tmp_path, caplog):
-    from onnx_factory import tiny_encoder
+    from helpers.onnx_factory import tiny_encoder
 
     from reid_desktop import cli
 
@@ -68,7 +68,7 @@ def test_one_crop_per_camera_still_gives_queries_and_a_gallery(tmp_path, caplog)
 
 def test_split_rule_per_camera_counts():
     """Which cameras give a query, for an identity with crops per camera as given."""
-    from reid_desktop.core.export_plan import query_cameras
+    from reid_desktop.core.export.plan import query_cameras
 
     assert query_cameras({1: 1}) == set()  # one camera: gallery only
     assert query_cameras({1: 3}) == set()
@@ -81,7 +81,7 @@ def test_split_rule_per_camera_counts():
 
 
 def test_export_dialog_shows_the_split_warning(qtbot, tmp_path):
-    from reid_desktop.ui.export_dialog import ExportDialog
+    from reid_desktop.ui.export.dialog import ExportDialog
 
     project = one_crop_per_camera(tmp_path)
     try:

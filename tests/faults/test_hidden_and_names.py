@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synth import make_camera_folder, person_crop
+from helpers.synth import make_camera_folder, person_crop
 
 from reid_desktop.cli import main as reid_main
+from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import run_job
-from reid_desktop.core.scan import ingest
 from reid_desktop.store import Project
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from onnx_factory import tiny_encoder
+from helpers.onnx_factory import tiny_encoder
 
 from reid_desktop.store import Project
 

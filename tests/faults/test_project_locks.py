@@ -122,7 +122,7 @@ def test_app_window_jobs_and_reid_info_keep_every_write(qtbot, tmp_path: Path, t
     same project from another process, the app keeps saving; then the file has everything."""
     from PySide6.QtCore import QSettings
 
-    from reid_desktop.ui.main_window import MainWindow
+    from reid_desktop.ui.shell.main_window import MainWindow
 
     w = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)

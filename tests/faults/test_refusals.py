@@ -85,7 +85,7 @@ def test_read_only_project_refuses_writes(tmp_path: Path):
 
 def test_zero_byte_project_left_by_a_killed_creation_is_initialised_by_ingest(tmp_path: Path, capsys):
     """Issue 8 item 1: a 0-byte NEW.reidproj made every later `reid ingest` fail."""
-    from synth import make_camera_folder
+    from helpers.synth import make_camera_folder
 
     from reid_desktop.cli import main
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from reid_desktop.core.training.events import parse_line
 from trainer.cli import main
-from trainer.events import parse_line
 
 from .tiny import tiny_data
 

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from reid_desktop.ui.main_window import MainWindow
+from reid_desktop.ui.shell.main_window import MainWindow
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_menu_action_on_a_damaged_project_shows_one_line(qtbot, window, tmp_path
     def damaged(*_a, **_k):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    monkeypatch.setattr("reid_desktop.ui.export_dialog.ExportDialog.__init__", damaged)
+    monkeypatch.setattr("reid_desktop.ui.export.dialog.ExportDialog.__init__", damaged)
     window.act_export.trigger()  # Ctrl+E did nothing before: the traceback went to the log
     texts = error_boxes(window)
     assert len(texts) == 1 and "damaged" in texts[0] and "Traceback" not in texts[0]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synth import person_crop
+from helpers.synth import person_crop
 
 from reid_desktop.store import Project
 

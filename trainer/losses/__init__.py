@@ -12,11 +12,11 @@ autocast off inside, so they are safe to call under ``torch.autocast``.
 
 from __future__ import annotations
 
-from .classification import CosineSoftmax, CrossEntropyLabelSmooth
-from .compact import CompactLoss, InherentCodeLoss, ScatterLoss
-from .contrastive import InfoNCE, MoCoQueue, SupervisedInfoNCE, momentum_update
-from .structure import PersonStructureLoss, relative_local_matrix
-from .triplet import BatchHardTriplet, pairwise_distance
+from trainer.losses.classification import CosineSoftmax, CrossEntropyLabelSmooth
+from trainer.losses.compact import CompactLoss, InherentCodeLoss, ScatterLoss
+from trainer.losses.contrastive import InfoNCE, MoCoQueue, SupervisedInfoNCE, momentum_update
+from trainer.losses.structure import PersonStructureLoss, relative_local_matrix
+from trainer.losses.triplet import BatchHardTriplet, pairwise_distance
 
 __all__ = [
     "BatchHardTriplet",

@@ -1,0 +1,81 @@
+"""What every `reid` command shares: opening a project, progress lines, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import sqlite3
+import sys
+from pathlib import Path
+
+from reid_desktop.core.encoders.contract import ContractError
+from reid_desktop.core.ingest.relink import RelinkError
+from reid_desktop.core.jobs import Cancelled, Progress
+from reid_desktop.core.names import display_name
+from reid_desktop.store import Project, ProjectError
+
+log = logging.getLogger("reid")
+
+
+def progress_printer(stream=None):
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+    last = [""]
+
+    def show(p: Progress) -> None:
+        if p.total:
+            width = 30
+            filled = int(width * (p.fraction or 0))
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {p.message}"
+        else:
+            line = p.message
+        if tty:
+            stream.write("\r" + line.ljust(len(last[0])))
+            stream.flush()
+        elif p.total is None or p.done == p.total:
+            stream.write(line + "\n")
+        last[0] = line
+
+    def finish() -> None:
+        if tty and last[0]:
+            stream.write("\n")
+
+    return show, finish
+
+
+def open_project(path: str, *, create: bool = False, read_only: bool = False) -> Project:
+    """read_only for commands that only look: they never write (full disks, read-only media)."""
+    p = Path(path)
+    if create and not p.exists() and not p.with_name(p.name + ".reidproj").exists():
+        project = Project.create(p)
+        print(f"Created project {project.path}", file=sys.stderr)
+        return project
+    if not p.exists() and p.with_name(p.name + ".reidproj").exists():
+        p = p.with_name(p.name + ".reidproj")
+    return Project.open(p, read_only=read_only)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen command; every failure becomes one `reid: error:` line and exit 1."""
+    try:
+        return args.func(args)
+    except (ProjectError, RelinkError, ContractError, ValueError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        return fail(str(message))
+    except Cancelled:
+        return 130
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        full = " — the disk is full; free some space and run it again" if exc.errno == errno.ENOSPC else ""
+        return fail(f"{exc.strerror or exc}{where}{full}")
+    except sqlite3.Error as exc:
+        return fail(f"the project could not be read or written: {exc}")
+    except Exception as exc:  # never a traceback for a user; -v logs it
+        log.debug("unexpected failure", exc_info=True)
+        return fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for details)")
+
+
+def fail(message: str) -> int:
+    print(f"reid: error: {display_name(message)}", file=sys.stderr)
+    return 1

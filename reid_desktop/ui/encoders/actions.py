@@ -1,0 +1,117 @@
+"""What the Models tab does: import, switch, embed and fine-tune encoders.
+
+It talks to the window through a Workspace and signals, never by reaching into it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from reid_desktop.core.encoders.contract import ContractError
+from reid_desktop.core.encoders.registry import register_encoder
+from reid_desktop.core.jobs import CancelToken, Progress
+from reid_desktop.store import Project
+from reid_desktop.ui.common.messages import show_error
+from reid_desktop.ui.common.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def import_job(project_path: Path, src: Path, dst: Path, preprocess, token: CancelToken):
+    from reid_desktop.core.encoders.embed import crop_paths
+    from reid_desktop.core.encoders.importer import import_model
+
+    yield Progress(0, None, f"Importing {src.name} and checking it on this project's crops…")
+    with Project.open(project_path, read_only=True) as project:
+        probe = list(crop_paths(project, [c.id for c in project.crops.all()[:16]]).values()) or None
+    return import_model(src, dst, preprocess, probe_images=probe)
+
+
+class EncoderActions(QObject):
+    activated = Signal(int)  # encoder id, now the project's active encoder
+    embedRequested = Signal(int)  # encoder id whose missing embeddings should be computed
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(workspace.parent)
+        self.ws = workspace
+        self.dialog = None  # the fine-tune dialog while it exists
+
+    def stop_training(self) -> None:
+        """Closing the project (or the app) cancels a running fine-tune; nothing is activated."""
+        if self.dialog is not None:
+            self.dialog.cancel()
+            self.dialog = None
+
+    def encoders_dir(self) -> Path:
+        path = self.ws.project.path
+        d = path.with_name(path.stem + ".models")
+        d.mkdir(exist_ok=True)
+        return d
+
+    def activate(self, encoder_id: int) -> None:
+        self.ws.project.set_active_encoder(encoder_id)
+        self.activated.emit(encoder_id)
+
+    def embed(self, encoder_id: int) -> None:
+        self.embedRequested.emit(encoder_id)
+
+    def import_dialog(self) -> None:
+        from reid_desktop.ui.encoders.import_dialog import ImportEncoderDialog
+
+        dlg = ImportEncoderDialog(self.ws.parent)
+        if not dlg.exec():
+            return
+        src = Path(dlg.src.text())
+        name = dlg.name.text().strip()
+        dst = self.encoders_dir() / f"{name}.onnx"
+        if dst.exists():
+            show_error(
+                self.ws.parent,
+                "Import model",
+                f"{dst.name} already exists in {dst.parent}; choose another name.",
+            )
+            return
+        pre = dlg.preprocess() if dlg.size.text().strip() else None
+        path = self.ws.project.path
+        self.ws.run_job(
+            "Importing model",
+            lambda t: import_job(path, src, dst, pre, t),
+            lambda rep: self._imported(rep, name),
+        )
+
+    def _imported(self, report, name: str) -> None:
+        try:
+            encoder = register_encoder(self.ws.project, report.dst, name)
+        except ContractError as exc:
+            show_error(self.ws.parent, "Import model", str(exc))
+            return
+        if report.warnings:
+            self.ws.notify("Imported with warnings: " + "; ".join(report.warnings), "warning")
+        self.activate(encoder.id)
+
+    def fine_tune(self) -> None:
+        from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
+
+        if self.dialog is not None and self.dialog.running():
+            self.dialog.show()  # one training run at a time
+            self.dialog.raise_()
+            return
+        dlg = FineTuneDialog(self.ws.project, self.ws.parent)
+        dlg.modelReady.connect(self.use_trained)
+        dlg.open()
+        self.dialog = dlg
+
+    def use_trained(self, onnx_path: str) -> None:
+        p = Path(onnx_path)
+        try:
+            encoder = register_encoder(self.ws.project, p, f"ft-{p.parent.name}")
+        except ContractError as exc:
+            show_error(self.ws.parent, "Fine-tuned model", str(exc))
+            return
+        run_id = getattr(self.dialog, "run_id", None)
+        if run_id is not None:
+            run = self.ws.project.training_runs.get(run_id)
+            self.ws.project.training_runs.finish(run_id, run.status, run.metrics, encoder.id)
+        self.activate(encoder.id)

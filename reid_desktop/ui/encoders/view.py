@@ -1,0 +1,153 @@
+"""The models screen: registered encoders, which is active, on which provider, import, switch
+(re-embeds only what is missing) and fine-tune."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reid_desktop.core.encoders.runtime import PROVIDER_LABELS, available_providers
+from reid_desktop.store import EncoderRecord, Project
+
+HEADERS = ("", "Model", "Embedded", "Source", "Held-out mAP", "Added")
+
+
+class EncoderTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[EncoderRecord, int]] = []
+        self._active: int | None = None
+        self._total = 0
+
+    def set_rows(self, rows: list[tuple[EncoderRecord, int]], active: int | None, total: int) -> None:
+        self.beginResetModel()
+        self._rows, self._active, self._total = list(rows), active, total
+        self.endResetModel()
+
+    def encoder_at(self, row: int) -> EncoderRecord:
+        return self._rows[row][0]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        m, n = self._rows[index.row()]
+        prov = m.metadata.get("reid.provenance", {}) if isinstance(m.metadata, dict) else {}
+        active = m.id == self._active
+        if role == Qt.DisplayRole:
+            col = index.column()
+            if col == 0:
+                return "●" if active else ""
+            if col == 1:
+                return m.name
+            if col == 2:
+                return f"{n:,} / {self._total:,}"
+            if col == 3:
+                if prov.get("recipe"):
+                    return f"reid-train · {prov['recipe']}"
+                return prov.get("importer", "") and f"imported from {prov.get('source', '?')}"
+            if col == 4:
+                before, after = prov.get("before") or {}, prov.get("after") or {}
+                if after:
+                    return f"{before.get('mAP', 0):.3f} → {after.get('mAP', 0):.3f}"
+                return "–"
+            if col == 5:
+                return m.created_at[:16].replace("T", " ")
+        if role == Qt.FontRole and active:
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ToolTipRole:
+            return m.file
+        return None
+
+
+class EncodersView(QWidget):
+    activateRequested = Signal(int)
+    embedRequested = Signal(int)
+    importRequested = Signal()
+    fineTuneRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project: Project | None = None
+        self.model = EncoderTableModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("modelTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectRows)
+        self.table.setSelectionMode(QTableView.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeToContents)
+        self.table.setColumnWidth(0, 28)
+        self.table.doubleClicked.connect(lambda idx: self._emit_selected(self.activateRequested))
+        providers = [PROVIDER_LABELS.get(p, p) for p in available_providers()]
+        self.provider = QLabel(
+            f"Inference runs on <b>{providers[0]}</b> (available here: {', '.join(providers)})."
+        )
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        row = QHBoxLayout()
+        for text, slot in (
+            ("Activate", lambda: self._emit_selected(self.activateRequested)),
+            ("Embed missing crops", lambda: self._emit_selected(self.embedRequested)),
+            ("Import model…", self.importRequested.emit),
+            ("Fine-tune…", self.fineTuneRequested.emit),
+        ):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        row.addStretch()
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.provider)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.info)
+        lay.addLayout(row)
+
+    def _emit_selected(self, signal) -> None:
+        idx = self.table.currentIndex()
+        if idx.isValid():
+            signal.emit(self.model.encoder_at(idx.row()).id)
+
+    def set_project(self, project: Project | None) -> None:
+        self.project = project
+        self.reload()
+
+    def reload(self) -> None:
+        p = self.project
+        if p is None:
+            self.model.set_rows([], None, 0)
+            self.info.setText("")
+            return
+        total = p.crops.count()
+        rows = [(m, p.embeddings.count(m.id)) for m in p.encoders.all()]
+        self.model.set_rows(rows, p.active_encoder_id, total)
+        active = next((m for m, _ in rows if m.id == p.active_encoder_id), None)
+        self.info.setText(
+            f"Active: <b>{active.name}</b> — {Path(active.file).name}. Switching models re-embeds only "
+            "crops that have no embedding for the new model; every model's embeddings are kept."
+            if active
+            else "No active model yet: the default encoder is added when you open Review."
+        )

@@ -1,0 +1,109 @@
+"""Gets the review screen ready: an encoder, embeddings for every crop, then the queue (off-thread)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from reid_desktop.core.encoders.defaults import ensure_default_encoder
+from reid_desktop.core.encoders.embed import embed_project
+from reid_desktop.core.encoders.registry import open_encoder
+from reid_desktop.core.jobs import CancelToken, Progress, project_job
+from reid_desktop.core.review.session import ReviewSession, prepare_queue
+from reid_desktop.store import Project, default_operator
+from reid_desktop.ui.common.workspace import Workspace
+from reid_desktop.ui.review.view import ReviewView, crop_lookup
+
+log = logging.getLogger(__name__)
+
+
+def embed_job(path: Path, encoder_id: int, token: CancelToken):
+    return project_job(
+        path, lambda p: embed_project(p, encoder_id, open_encoder(p.encoders.get(encoder_id)), token)
+    )
+
+
+def queue_job(path: Path, encoder_id: int, token: CancelToken):
+    yield Progress(0, None, "Ranking candidates and ordering the review queue…")
+    with Project.open(path) as project:
+        return prepare_queue(project, encoder_id)
+
+
+class ReviewController(QObject):
+    addFoldersRequested = Signal()
+    showTabRequested = Signal(str)
+
+    def __init__(self, workspace: Workspace, view: ReviewView) -> None:
+        super().__init__(workspace.parent)
+        self.ws = workspace
+        self.view = view
+        self.operator = default_operator()
+
+    @property
+    def project(self) -> Project | None:
+        return self.ws.project
+
+    def activate(self) -> None:
+        """(Re)build the session for the project's active encoder, doing what is missing first."""
+        p = self.project
+        self.view.clear_session()
+        if p is None:
+            self.view.show_empty("Open a project to review matches.")
+            return
+        if p.crops.count() == 0:
+            self.view.show_empty(
+                "No crops yet. Add camera folders first.",
+                "Add Camera Folders…",
+                self.addFoldersRequested.emit,
+            )
+            return
+        encoder = ensure_default_encoder(p)
+        if encoder is None:
+            self.view.show_empty(
+                "No encoder is available. Import one in the Models tab.",
+                "Models…",
+                lambda: self.showTabRequested.emit("Models"),
+            )
+            return
+        missing = len(p.embeddings.missing_crop_ids(encoder.id))
+        if missing:
+            self.view.show_empty(
+                f"{missing:,} crops have no embedding for <b>{encoder.name}</b> yet.<br>"
+                "Embedding runs in the background and can be cancelled; finished crops are kept.",
+                f"Embed {missing:,} crops",
+                lambda: self.embed(encoder.id),
+            )
+            return
+        self.view.show_empty(f"Preparing the review queue for <b>{encoder.name}</b>…")
+        path = p.path
+        self.ws.run_job(
+            "Preparing review",
+            lambda t: queue_job(path, encoder.id, t),
+            lambda res: self._ready(encoder.id, res),
+            modal=False,
+        )
+
+    def embed(self, encoder_id: int) -> None:
+        path = self.project.path
+        self.ws.run_job("Embedding crops", lambda t: embed_job(path, encoder_id, t), self._embedded)
+
+    def _embedded(self, report) -> None:
+        msg = f"Embedded {report.encoded:,} crops on {report.provider} ({report.rate:,.0f}/s)"
+        if report.failed:
+            msg += f"; {len(report.failed)} could not be read"
+        self.ws.status(msg, 8000)
+        self.activate()
+
+    def _ready(self, encoder_id: int, result) -> None:
+        p = self.project
+        if p is None:
+            return
+        if p.active_encoder_id != encoder_id:  # the encoder was switched while the queue was ranked
+            self.activate()
+            return
+        index, queue = result
+        session = ReviewSession(p, encoder_id, self.operator, index=index, queue=queue)
+        encoder = p.encoders.get(encoder_id)
+        self.view.set_session(session, crop_lookup(p), f"model: {encoder.name}")

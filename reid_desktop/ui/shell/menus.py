@@ -1,0 +1,95 @@
+"""The main window's actions and menus (File, Cameras, Models, View, Help)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+
+from reid_desktop.ui.common.messages import guarded
+
+# Actions that need an open project; BUSY_BLOCKED ones also wait for the running job.
+PROJECT_ACTIONS = (
+    "act_close",
+    "act_add",
+    "act_rescan",
+    "act_relink",
+    "act_skipped",
+    "act_filter",
+    "act_zoom_in",
+    "act_zoom_out",
+    "act_export",
+    "act_import",
+    "act_finetune",
+    "act_review",
+)
+BUSY_BLOCKED = ("act_add", "act_rescan", "act_relink", "act_close")
+
+
+def _action(w, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    act = QAction(text, w)
+    if shortcut is not None:
+        act.setShortcut(QKeySequence(shortcut))
+    act.setStatusTip(tip)
+    # triggered(bool) would pass Qt's checked flag to slots that take an optional argument.
+    act.triggered.connect(guarded(lambda: w, text.replace("&", "").rstrip("…"), lambda *_: slot()))
+    return act
+
+
+def build_menus(w) -> None:
+    w.act_new = _action(w, "&New Project…", w.new_project_dialog, QKeySequence.New)
+    w.act_open = _action(w, "&Open Project…", w.open_project_dialog, QKeySequence.Open)
+    w.act_close = _action(w, "&Close Project", w.close_project, QKeySequence.Close)
+    w.act_quit = _action(w, "&Quit", w.close, QKeySequence.Quit)
+    w.act_add = _action(
+        w,
+        "&Add Camera Folders…",
+        w.add_folders_dialog,
+        "Ctrl+Shift+A",
+        "Scan one folder per camera, or a Market-1501 folder",
+    )
+    w.act_rescan = _action(
+        w, "&Re-scan All Folders", w.rescan, "F5", "Pick up new files and report missing ones"
+    )
+    w.act_relink = _action(w, "Re&link Moved Folder…", w.relink_dialog)
+    w.act_skipped = _action(w, "&Skipped Files…", w.show_skipped, "Ctrl+Shift+K")
+    w.act_filter = _action(w, "&Find Crop", lambda: w.browser.filter.setFocus(), QKeySequence.Find)
+    w.act_zoom_in = _action(w, "Larger Thumbnails", lambda: w.browser.zoom_by(16), QKeySequence.ZoomIn)
+    w.act_zoom_out = _action(w, "Smaller Thumbnails", lambda: w.browser.zoom_by(-16), QKeySequence.ZoomOut)
+    w.act_export = _action(
+        w, "&Export Identities (Market-1501)…", lambda: w.export_actions.open_dialog(), "Ctrl+E"
+    )
+    w.act_import = _action(w, "&Import Model…", lambda: w.encoder_actions.import_dialog())
+    w.act_finetune = _action(w, "&Fine-tune…", lambda: w.encoder_actions.fine_tune(), "Ctrl+T")
+    w.act_review = _action(w, "&Review", lambda: w.show_tab("Review"), "Ctrl+2")
+    w.act_shortcuts = _action(w, "&Keyboard Shortcuts", w.show_shortcuts, "F1")
+    w.act_about = _action(w, "&About reid-desktop", w.show_about)
+
+    mb = w.menuBar()
+    m = mb.addMenu("&File")
+    m.addActions([w.act_new, w.act_open])
+    w.recent_menu = m.addMenu("Open &Recent")
+    w.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(w))
+    m.addSeparator()
+    m.addAction(w.act_export)
+    m.addSeparator()
+    m.addAction(w.act_close)
+    m.addSeparator()
+    m.addAction(w.act_quit)
+    m = mb.addMenu("&Cameras")
+    m.addActions([w.act_add, w.act_rescan, w.act_relink])
+    m.addSeparator()
+    m.addAction(w.act_skipped)
+    m = mb.addMenu("&Models")
+    m.addActions([w.act_import, w.act_finetune])
+    m = mb.addMenu("&View")
+    m.addActions([w.act_review, w.act_filter, w.act_zoom_in, w.act_zoom_out])
+    m = mb.addMenu("&Help")
+    m.addActions([w.act_shortcuts, w.act_about])
+
+
+def fill_recent_menu(w) -> None:
+    w.recent_menu.clear()
+    paths = w.recent.existing()
+    for p in paths:
+        w.recent_menu.addAction(p, lambda p=p: w.open_project(p))
+    if not paths:
+        w.recent_menu.addAction("(none)").setEnabled(False)
