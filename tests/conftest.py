@@ -74,3 +74,23 @@ def pku() -> Path:
     if not (PKU / "ground_truth.csv").is_file():
         pytest.skip("../shared/data/pku-reid-dev is not present")
     return PKU
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):
+    """The main window with its own settings file (no recent projects or folders leak between
+    tests), shown at a workstation size; message boxes left open are closed afterwards."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from reid_desktop.ui.shell.main_window import MainWindow
+
+    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    yield w
+    for box in w.findChildren(QMessageBox):
+        box.close()  # an open (window-modal) box would hold the mouse in later tests
+    w.close()
+

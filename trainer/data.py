@@ -58,18 +58,16 @@ def from_project(path: Path) -> TrainingSet:
         cams = {c.id: c for c in project.cameras.all()}
         crops = {c.id: c for c in project.crops.all()}
 
-        def file(cid: int) -> Path:
-            c = crops[cid]
-            return Path(cams[c.camera_id].root) / c.rel_path
+        paths = project.crops.paths()
 
         samples = [
-            Labelled(file(cid), f"id{root}", cams[crops[cid].camera_id].name)
+            Labelled(paths[cid], f"id{root}", cams[crops[cid].camera_id].name)
             for root, members in sorted(links.components().items())
             for cid in members
             if cid in crops
         ]
         negatives = [
-            (file(d.query_crop_id), file(d.candidate_crop_id))
+            (paths[d.query_crop_id], paths[d.candidate_crop_id])
             for d in decisions
             if d.verdict == "different" and d.query_crop_id in crops and d.candidate_crop_id in crops
         ]

@@ -48,10 +48,8 @@ def cmd_import_model(args: argparse.Namespace) -> int:
     project = open_project(args.project) if args.project else None
     try:
         if project is not None:
-            from reid_desktop.core.encoders.embed import crop_paths
-
             ids = [c.id for c in project.crops.all()[:16]]
-            probe = list(crop_paths(project, ids).values()) or None
+            probe = list(project.crops.paths(ids).values()) or None
         rep = import_model(
             Path(args.src), Path(args.out), _preprocess(args), probe_images=probe, overwrite=args.overwrite
         )
@@ -78,14 +76,13 @@ def cmd_import_model(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace, project, fp32: Path) -> Path:
-    from reid_desktop.core.encoders.embed import crop_paths
     from reid_desktop.core.encoders.quantize import quantize_int8
 
     if project is None and not args.calib_dir:
         raise ContractError("--quantize int8 needs --project (its crops calibrate) or --calib-dir")
     if project is not None:
         crops = project.crops.all()
-        calib = list(crop_paths(project, [c.id for c in crops[:: max(1, len(crops) // 200)]]).values())
+        calib = list(project.crops.paths([c.id for c in crops[:: max(1, len(crops) // 200)]]).values())
     else:
         calib = sorted(p for p in Path(args.calib_dir).rglob("*") if p.suffix.lower() in {".jpg", ".png"})
     dst = fp32.with_name(fp32.stem + ".int8.onnx")

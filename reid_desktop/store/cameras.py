@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from reid_desktop.store.project import Connection, utc_now
@@ -127,6 +128,17 @@ class CropRepo:
         where = "" if include_missing else "WHERE status = 'present'"
         rows = self._c.db.execute(f"SELECT {CROP_COLUMNS} FROM crops {where} ORDER BY id")
         return [_crop(r) for r in rows]
+
+    def paths(
+        self, crop_ids: Iterable[int] | None = None, *, include_missing: bool = False
+    ) -> dict[int, Path]:
+        """crop id -> file path (camera folder / relative path): the one place that joins them."""
+        where = "" if include_missing else "WHERE c.status = 'present'"
+        rows = self._c.db.execute(
+            f"SELECT c.id, m.root, c.rel_path FROM crops c JOIN cameras m ON m.id = c.camera_id {where}"
+        )
+        wanted = None if crop_ids is None else set(crop_ids)
+        return {i: Path(root) / rel for i, root, rel in rows if wanted is None or i in wanted}
 
     def by_sha(self) -> dict[str, tuple[int, int, str, str]]:
         """sha256 -> (crop_id, camera_id, rel_path, status) of every known crop."""

@@ -117,15 +117,10 @@ def test_vetting_an_idle_wal_keeps_locks(tmp_path: Path):
     app.close()
 
 
-def test_app_window_jobs_and_reid_info_keep_every_write(qtbot, tmp_path: Path, two_cameras):
+def test_app_window_jobs_and_reid_info_keep_every_write(qtbot, window, tmp_path: Path, two_cameras):
     """The walkthrough that destroyed projects: the app runs background jobs, `reid info` opens the
     same project from another process, the app keeps saving; then the file has everything."""
-    from PySide6.QtCore import QSettings
-
-    from reid_desktop.ui.shell.main_window import MainWindow
-
-    w = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
+    w = window
     assert w.create_project(tmp_path / "p")
     path = w.project.path
     for folders in ([two_cameras[0]], [two_cameras[1]]):
@@ -145,5 +140,4 @@ def test_app_window_jobs_and_reid_info_keep_every_write(qtbot, tmp_path: Path, t
         path,
     )
     w.close_project()
-    w.close()
     assert got == f"x same {len(ids)}"

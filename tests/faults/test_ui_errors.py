@@ -4,24 +4,8 @@ project that fails to read can still be closed."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
-
-from reid_desktop.ui.shell.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    for box in w.findChildren(QMessageBox):
-        box.close()  # an open (window-modal) box would hold the mouse in later tests
-    w.close()
 
 
 def error_boxes(window) -> list[str]:

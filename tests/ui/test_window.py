@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from reid_desktop.core.jobs import Cancelled, Progress
@@ -16,16 +13,6 @@ from reid_desktop.ui.crops.camera_model import CameraIdRole, CameraListModel
 from reid_desktop.ui.crops.crop_model import CropIdRole, CropItem, CropListModel
 from reid_desktop.ui.crops.skipped_model import SkippedTableModel
 from reid_desktop.ui.shell.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
 
 
 def scan(qtbot, window: MainWindow, folders, layout="auto"):

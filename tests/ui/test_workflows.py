@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from helpers.onnx_factory import tiny_encoder
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from reid_desktop.core.encoders.registry import register_encoder
 from reid_desktop.core.training.monitor import TrainingMonitor
@@ -15,16 +14,6 @@ from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
 from reid_desktop.ui.shell.main_window import MainWindow
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "train_events.jsonl"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    yield w
-    w.close()
 
 
 def wait_idle(qtbot, w: MainWindow, timeout: int = 60_000) -> None:

@@ -35,12 +35,6 @@ class EmbedReport:
         return self.encoded / self.seconds if self.seconds else 0.0
 
 
-def crop_paths(project: Project, crop_ids: list[int]) -> dict[int, Path]:
-    roots = {c.id: Path(c.root) for c in project.cameras.all()}
-    wanted = set(crop_ids)
-    return {c.id: roots[c.camera_id] / c.rel_path for c in project.crops.all() if c.id in wanted}
-
-
 def _decode(items: list[tuple[int, Path]]) -> list[tuple[int, Image.Image | None, str]]:
     out = []
     for crop_id, path in items:
@@ -64,7 +58,7 @@ def embed_project(
     report = EmbedReport(
         encoder_id, already=project.crops.count() - len(missing), provider=encoder.provider_label
     )
-    paths = crop_paths(project, missing)
+    paths = project.crops.paths(missing)
     todo = [(cid, paths[cid]) for cid in missing if cid in paths]
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     total = len(todo)

@@ -69,8 +69,7 @@ def decisions_bytes(project: Project, out_dir: Path, items: list[ExportItem]) ->
     `*_path` is the source file (null for an unknown crop), `*_export` the exported file relative to
     the folder (null when that crop was not exported), `active` whether the row is in force now.
     """
-    roots = {c.id: Path(c.root) for c in project.cameras.all()}
-    paths = {c.id: str(roots[c.camera_id] / c.rel_path) for c in project.crops.all(include_missing=True)}
+    paths = {i: str(p) for i, p in project.crops.paths(include_missing=True).items()}
     exported = {it.crop.id: it.target.relative_to(out_dir).as_posix() for it in items}
     models = {m.id: m.name for m in project.encoders.all()}
     active = {d.id for d in project.decisions.active()}

@@ -155,8 +155,8 @@ def build_plan(
     _check_out_dir(out_dir, {c.root for c in cameras})
     cam_index = {c.id: i for i, c in enumerate(cameras, 1)}
     cam_name = {c.id: c.name for c in cameras}
-    roots = {c.id: Path(c.root) for c in cameras}
     crops = {c.id: c for c in project.crops.all(include_missing=True)}
+    paths = project.crops.paths(include_missing=True)
 
     links = LinkGraph(project.decisions.active())
     bad_roots = {links.component(x) for x, _ in links.contradictions()}
@@ -174,7 +174,7 @@ def build_plan(
         present = []
         for cid in comp:
             crop = crops.get(cid)
-            on_disk = crop is not None and (roots[crop.camera_id] / crop.rel_path).is_file()
+            on_disk = crop is not None and paths[cid].is_file()
             if crop is None or crop.status != "present" or not on_disk:
                 missing.append(cid)
             else:
@@ -225,7 +225,7 @@ def build_plan(
             items.append(
                 ExportItem(
                     crop,
-                    roots[crop.camera_id] / crop.rel_path,
+                    paths[crop.id],
                     out_dir / SPLIT_DIRS[split] / fname,
                     split,
                     pid,

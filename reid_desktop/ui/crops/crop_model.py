@@ -33,12 +33,13 @@ class CropItem:
 def crop_items(project: Project, camera_id: int | None = None) -> list[CropItem]:
     cams: dict[int, Camera] = {c.id: c for c in project.cameras.all()}
     crops: list[Crop] = project.crops.all() if camera_id is None else project.crops.for_camera(camera_id)
+    paths = project.crops.paths(c.id for c in crops)
     return [
         CropItem(
             c.id,
             cams[c.camera_id].name,
             c.rel_path,
-            str(Path(cams[c.camera_id].root) / c.rel_path),
+            str(paths[c.id]),
             c.width,
             c.height,
             c.status,

@@ -20,12 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def import_job(project_path: Path, src: Path, dst: Path, preprocess, token: CancelToken):
-    from reid_desktop.core.encoders.embed import crop_paths
     from reid_desktop.core.encoders.importer import import_model
 
     yield Progress(0, None, f"Importing {src.name} and checking it on this project's crops…")
     with Project.open(project_path, read_only=True) as project:
-        probe = list(crop_paths(project, [c.id for c in project.crops.all()[:16]]).values()) or None
+        probe = list(project.crops.paths([c.id for c in project.crops.all()[:16]]).values()) or None
     return import_model(src, dst, preprocess, probe_images=probe)
 
 

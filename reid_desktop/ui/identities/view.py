@@ -3,8 +3,6 @@ rename / notes / merge / split / delete-link. Every change is a decision or a na
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
@@ -219,9 +217,10 @@ class IdentitiesView(QWidget):
         self.changed.emit()
 
     def _crop_paths(self) -> dict[int, tuple[str, str, str]]:
-        cams = {c.id: c for c in self.project.cameras.all()}
+        cams = {c.id: c.name for c in self.project.cameras.all()}
+        paths = self.project.crops.paths(include_missing=True)
         return {
-            c.id: (cams[c.camera_id].name, c.rel_path, str(Path(cams[c.camera_id].root) / c.rel_path))
+            c.id: (cams[c.camera_id], c.rel_path, str(paths[c.id]))
             for c in self.project.crops.all(include_missing=True)
         }
 

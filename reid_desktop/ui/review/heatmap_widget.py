@@ -118,12 +118,6 @@ class StripeHeatmap(QWidget):
             raise IndexError(f"no cell ({i}, {j})")
         return QRectF(g.x0 + j * g.cell, g.y0 + i * g.cell, g.cell, g.cell)
 
-    def grid_rect(self) -> QRectF:
-        g = self._geometry()
-        if g is None:
-            return QRectF()
-        return QRectF(g.x0, g.y0, g.cell * g.k, g.cell * g.k)
-
     def cell_at(self, pos: QPointF) -> tuple[int, int]:
         g = self._geometry()
         if g is None:

@@ -4,11 +4,10 @@ heatmap, and single-key decisions. Decisions are saved before the next pair is s
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -48,16 +47,12 @@ class CropInfo:
 
 
 def crop_lookup(project: Project) -> dict[int, CropInfo]:
-    cams = {c.id: c for c in project.cameras.all()}
-    return {
-        c.id: CropInfo(str(Path(cams[c.camera_id].root) / c.rel_path), cams[c.camera_id].name, c.rel_path)
-        for c in project.crops.all()
-    }
+    cams = {c.id: c.name for c in project.cameras.all()}
+    paths = project.crops.paths()
+    return {c.id: CropInfo(str(paths[c.id]), cams[c.camera_id], c.rel_path) for c in project.crops.all()}
 
 
 class ReviewView(QWidget):
-    decided = Signal(int)  # decision id, after it is saved
-    statsChanged = Signal(str)
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,7 +64,6 @@ class ReviewView(QWidget):
         self._queue_timer.setSingleShot(True)
         self._queue_timer.setInterval(400)
         self._queue_timer.timeout.connect(self._update_stats)
-        self.last_show_ms = 0.0
 
         self.stats_label = QLabel()
         self.stats_label.setObjectName("reviewStats")
@@ -187,7 +181,6 @@ class ReviewView(QWidget):
 
     # ---- showing ----------------------------------------------------------------------------------
     def show_current(self) -> None:
-        t0 = time.perf_counter()
         s = self.session
         pair = s.current() if s else None
         if pair is None:
@@ -228,7 +221,6 @@ class ReviewView(QWidget):
         row = self.candidates.row_of(pair.candidate)
         self.strip.setCurrentIndex(self.candidates.index(row))
         self._show_candidate(row)
-        self.last_show_ms = (time.perf_counter() - t0) * 1000
         QTimer.singleShot(0, lambda: self._update_stats(queue=False))  # after the pair is on screen
         self._queue_timer.start()  # the queue pass waits until the operator pauses
         nxt = s.queue[s.pos + 1 : s.pos + 3]
@@ -270,7 +262,6 @@ class ReviewView(QWidget):
             f"<span style='color:#666'>{st.calibration}</span>"
         )
         self.stats_label.setText(text)
-        self.statsChanged.emit(text)
 
     # ---- actions ----------------------------------------------------------------------------------
     def _decide(self, verdict: str) -> None:
@@ -278,11 +269,10 @@ class ReviewView(QWidget):
         if self.session is None or self.query is None or cand is None:
             return
         try:
-            d = self.session.decide(self.query, cand, verdict)
+            self.session.decide(self.query, cand, verdict)
         except ValueError as exc:  # a "same" that contradicts "different" decisions
             self.hint.setText(f"Not saved: {exc}. Resolve it in Identities, or choose Different.")
             return
-        self.decided.emit(d.id)
         self.show_current()
         self.hint.setText(f"Saved: {verdict} · Undo (U)")
 
@@ -314,7 +304,6 @@ class ReviewView(QWidget):
             self.hint.setText(
                 f"Undone: {d.verdict} on crops {d.query_crop_id} and {d.candidate_crop_id} · Redo (Shift+U)"
             )
-            self.decided.emit(d.id)
 
     def redo(self) -> None:
         if self.session is None:
@@ -327,7 +316,6 @@ class ReviewView(QWidget):
         if d is not None:
             self.show_current()
             self.hint.setText(f"Redone: {d.verdict}")
-            self.decided.emit(d.id)
 
     def next(self) -> None:
         if self.session:

@@ -52,7 +52,6 @@ class MainWindow(QMainWindow):
         self.recent = RecentProjects(self.settings)
         self.project: Project | None = None
         self.job: JobHandle | None = None
-        self.last_report: IngestReport | None = None
         self._identities_dirty = False
         self.thumbnails = ThumbnailCache(parent=self)
 
@@ -313,7 +312,6 @@ class MainWindow(QMainWindow):
         self._identities_dirty = True
 
     def _scan_finished(self, report: IngestReport) -> None:
-        self.last_report = report
         self.review.clear_session()  # new crops: the session is rebuilt when Review is shown
         n_skip = len(report.skipped)
         missing = sum(len(s.missing) for s in report.sources)
