@@ -21,6 +21,7 @@ from reid_desktop.store.errors import (
 from reid_desktop.store.meta import MetaRepo
 from reid_desktop.store.project import SUFFIX, Connection, open_connection, utc_now
 from reid_desktop.store.records import (
+    Action,
     Camera,
     CameraStats,
     Crop,
@@ -30,10 +31,12 @@ from reid_desktop.store.records import (
     SkippedFile,
     TrainingRun,
 )
+from reid_desktop.store.review_cache import ReviewCacheRepo
 from reid_desktop.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Action",
     "SUFFIX",
     "Camera",
     "CameraStats",
@@ -93,6 +96,7 @@ class Project:
         self.identities = IdentityRepo(conn)
         self.training_runs = TrainingRunRepo(conn)
         self.meta = MetaRepo(conn)
+        self.review_cache = ReviewCacheRepo(conn)
 
     @classmethod
     def create(cls, path: str | os.PathLike[str]) -> Project:

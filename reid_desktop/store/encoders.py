@@ -115,19 +115,6 @@ class EmbeddingRepo:
         ).fetchone()
         return f"{encoder_id}:{n}:{last}"
 
-    def get_queue_cache(self, encoder_id: int, key: str) -> bytes | None:
-        row = self._c.db.execute(
-            "SELECT pairs FROM queue_cache WHERE model_id = ? AND key = ?", [encoder_id, key]
-        ).fetchone()
-        return row[0] if row else None
-
-    def put_queue_cache(self, encoder_id: int, key: str, pairs: bytes) -> None:
-        with self._c.write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO queue_cache (model_id, key, pairs, created_at) VALUES (?, ?, ?, ?)",
-                [encoder_id, key, pairs, utc_now()],
-            )
-
     def count(self, encoder_id: int | None = None) -> int:
         if encoder_id is None:
             return self._c.db.execute("SELECT count(*) FROM embeddings").fetchone()[0]

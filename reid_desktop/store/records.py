@@ -53,6 +53,20 @@ class Decision:
     operator: str
     created_at: str
     voids_id: int | None = None
+    action_id: int | None = None  # the operator action this row belongs to (None: written before actions)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One operator action: the unit of the audit trail and of undo/redo."""
+
+    id: int
+    kind: str  # "verdict", "merge", "group", "split", "unlink", "undo", …
+    operator: str
+    created_at: str
+    encoder_id: int | None = None
+    undoes_id: int | None = None  # for "undo": the action it takes out of force (None: a pre-action row)
+    note: str = ""  # one line for people: "merged ID-0042 (6 crops) with 3 identities"
 
 
 @dataclass(frozen=True)

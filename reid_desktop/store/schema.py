@@ -154,7 +154,37 @@ def m002_queue_cache(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_actions(db: Database) -> None:
+    # One operator action (a group merge, a split, an undo) is one append-only `actions` row; its
+    # decision rows carry its id so the audit trail and undo/redo treat them as one unit. Rows
+    # written before this schema have no action: each is a unit of its own. The review cache held
+    # crop-pair queues; identity review caches a neighbour graph under new keys, so old blobs go.
+    _run(
+        db,
+        """
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            model_id INTEGER REFERENCES models(id),
+            undoes_id INTEGER REFERENCES actions(id),
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE UNIQUE INDEX actions_undoes ON actions(undoes_id) WHERE undoes_id IS NOT NULL;
+        CREATE TRIGGER actions_append_only_update BEFORE UPDATE ON actions
+            BEGIN SELECT RAISE(ABORT, 'actions are append-only'); END;
+        CREATE TRIGGER actions_append_only_delete BEFORE DELETE ON actions
+            BEGIN SELECT RAISE(ABORT, 'actions are append-only'); END;
+        ALTER TABLE decisions ADD COLUMN action_id INTEGER REFERENCES actions(id);
+        CREATE INDEX decisions_action ON decisions(action_id);
+        DELETE FROM queue_cache;
+        """,
+    )
+
+
 # The schema version is the number of migrations (PRAGMA user_version mirrors it); the names let a
 # file be checked against the list as well.
-MIGRATION_NAMES = tuple(f.__name__ for f in (m001_initial, m002_queue_cache))
+MIGRATION_NAMES = tuple(f.__name__ for f in (m001_initial, m002_queue_cache, m003_actions))
 SCHEMA_VERSION = len(MIGRATION_NAMES)

@@ -466,3 +466,54 @@ def test_version_1_file_is_migrated_on_open_and_keeps_its_data(tmp_path: Path):
         assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert "queue_cache" in project.db.table_names()
         assert [c.name for c in project.cameras.all()] == ["cam1"]
+
+
+def test_version_2_file_migrates_its_decisions_into_units_of_their_own(tmp_path: Path):
+    """A project from before actions (schema 2): its decisions, undo rows and cache survive the
+    upgrade; each old row is an undoable unit; new writes are actions."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from reid_desktop.core.identities.ledger import DecisionLedger, unit_of
+    from reid_desktop.store.schema import APPLICATION_ID, migrations
+
+    path = tmp_path / "v2.reidproj"
+    conn = sqlite3.connect(path)
+    db = Database(conn)
+    migrations.apply(db, stop_before="m003_actions")
+    db.execute("INSERT INTO cameras (name, root, layout, added_at) VALUES ('cam1', '/x', 'folders', 't')")
+    for i in range(3):
+        db.execute(
+            "INSERT INTO crops (camera_id, rel_path, sha256, width, height, size_bytes, mtime_ns, added_at) "
+            "VALUES (1, ?, ?, 1, 1, 1, 1, 't')",
+            [f"{i}.jpg", str(i)],
+        )
+    db.execute(
+        "INSERT INTO decisions (query_crop_id, candidate_crop_id, verdict, score, operator, created_at) "
+        "VALUES (1, 2, 'same', 0.9, 'old', 't1'), (2, 3, 'different', 0.1, 'old', 't2')"
+    )
+    db.execute(
+        "INSERT INTO decisions (query_crop_id, candidate_crop_id, verdict, operator, created_at, voids_id) "
+        "VALUES (2, 3, 'undo', 'old', 't3', 2)"
+    )
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with Project.open(path) as project:
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert [(d.verdict, d.score, d.action_id) for d in project.decisions.history()] == [
+            ("same", 0.9, None),
+            ("different", 0.1, None),
+            ("undo", None, None),
+        ]
+        assert [d.id for d in project.decisions.active()] == [1]
+        ledger = DecisionLedger(project)
+        [old] = ledger.active()
+        ledger.undo(unit_of(old), operator="new")
+        assert ledger.active() == []
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            project.db.execute("DELETE FROM actions")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            project.db.execute("UPDATE actions SET operator = 'x'")

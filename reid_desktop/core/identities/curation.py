@@ -1,13 +1,17 @@
 """Identities for analysts: components of "same" decisions, with stored names and notes, and the
-edits (merge, split, delete a link) expressed as decisions so the audit trail keeps everything."""
+edits (merge, split, delete a link) recorded as actions in the ledger so the audit trail keeps
+everything and each edit undoes as one unit."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from reid_desktop.core.identities.ledger import DecisionLedger
 from reid_desktop.core.identities.links import LinkGraph
-from reid_desktop.store import Decision, Project
+from reid_desktop.store import Action, Decision, Project
+from reid_desktop.store.decisions import NewRow
 
 
 @dataclass(frozen=True)
@@ -25,18 +29,22 @@ class IdentityRow:
         return self.name or f"ID-{self.key:04d}"
 
 
-def identity_rows(project: Project, active: list[Decision] | None = None) -> list[IdentityRow]:
-    active = project.decisions.active() if active is None else active
-    links = LinkGraph(active)
+def _stored_owner(members: Iterable[int], member_of: dict[int, int]) -> int | None:
+    """The stored identity most of these crops were saved with (None if none was)."""
+    votes = Counter(member_of[c] for c in members if c in member_of)
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def identity_rows(project: Project, links: LinkGraph | None = None) -> list[IdentityRow]:
+    links = DecisionLedger(project).links if links is None else links
     cams = {c.id: c.name for c in project.cameras.all()}
     crop_cam = {c.id: cams[c.camera_id] for c in project.crops.all(include_missing=True)}
-    member_of = dict(project.db.execute("SELECT crop_id, identity_id FROM identity_members").fetchall())
+    member_of = project.identities.member_map()
     stored = {i.id: i for i in project.identities.all()}
     bad = Counter(links.component(x) for x, y in links.contradictions())
     rows = []
     for root, members in links.components().items():
-        votes = Counter(member_of[c] for c in members if c in member_of)
-        sid = votes.most_common(1)[0][0] if votes else None
+        sid = _stored_owner(members, member_of)
         ident = stored.get(sid) if sid is not None else None
         rows.append(
             IdentityRow(
@@ -50,6 +58,11 @@ def identity_rows(project: Project, active: list[Decision] | None = None) -> lis
             )
         )
     return sorted(rows, key=lambda r: r.key)
+
+
+def identity_names(project: Project, links: LinkGraph | None = None) -> dict[int, str]:
+    """Identity key -> its stored name, for identities that have one."""
+    return {r.key: r.name for r in identity_rows(project, links) if r.name}
 
 
 def count_identities(project: Project, active: list[Decision] | None = None) -> int:
@@ -72,37 +85,55 @@ def save_name(project: Project, row: IdentityRow, name: str, notes: str) -> int:
     return sid
 
 
-def links_within(project: Project, row: IdentityRow, active: list[Decision] | None = None) -> list[Decision]:
+def links_within(ledger: DecisionLedger, row: IdentityRow) -> list[Decision]:
     members = set(row.crops)
-    active = project.decisions.active() if active is None else active
     return [
         d
-        for d in active
+        for d in ledger.active()
         if d.verdict == "same" and d.query_crop_id in members and d.candidate_crop_id in members
     ]
 
 
-def merge(project: Project, a: IdentityRow, b: IdentityRow, operator: str) -> Decision:
-    """Join two identities with one "same" decision; refused when it would join crops declared
-    different (the message names them)."""
-    links = LinkGraph(project.decisions.active())
-    if links.forbidden(a.key, b.key):
-        ca, cb = links.component(a.key), links.component(b.key)
-        for x, y in links.different:
-            if {links.component(x), links.component(y)} == {ca, cb}:
-                raise ValueError(
-                    f"crop {x} and crop {y} were declared different; merging "
-                    f"{a.label} and {b.label} would make them one person"
-                )
-    return project.decisions.record(a.key, b.key, "same", operator=operator)
+def merge(
+    ledger: DecisionLedger,
+    a: IdentityRow,
+    b: IdentityRow,
+    operator: str,
+    crop_name: Callable[[int], str] = lambda c: f"crop {c}",
+) -> Action:
+    """Join two identities with one "same" decision (one action); refused when it would join
+    crops declared different (the message names them)."""
+    ledger.sync()
+    if (witness := ledger.links.different_witness(a.key, b.key)) is not None:
+        x, y = witness
+        raise ValueError(
+            f"{crop_name(x)} and {crop_name(y)} were declared different; merging "
+            f"{a.label} and {b.label} would make them one person"
+        )
+    return ledger.record(
+        "merge",
+        [NewRow(a.key, b.key, "same")],
+        operator=operator,
+        note=f"merged {a.label} ({len(a.crops)} crops) and {b.label} ({len(b.crops)} crops)",
+    )
 
 
-def split_out(project: Project, crop_ids: list[int], operator: str) -> list[Decision]:
-    """Detach crops from their identity by voiding every "same" decision that touches them."""
+def split_out(ledger: DecisionLedger, crop_ids: list[int], operator: str, label: str = "") -> Action | None:
+    """Detach crops from their identity by voiding every "same" decision that touches them, as
+    one action (None when none does)."""
+    ledger.sync()
     wanted = set(crop_ids)
-    undo_rows = []
-    with project.write():  # all or nothing
-        for d in project.decisions.active():
-            if d.verdict == "same" and (d.query_crop_id in wanted or d.candidate_crop_id in wanted):
-                undo_rows.append(project.decisions.void(d.id, operator=operator))
-    return undo_rows
+    rows = [
+        d.id
+        for d in ledger.active()
+        if d.verdict == "same" and (d.query_crop_id in wanted or d.candidate_crop_id in wanted)
+    ]
+    if not rows:
+        return None
+    where = f" from {label}" if label else ""
+    return ledger.void(rows, "split", operator=operator, note=f"split {len(wanted)} crop(s){where}")
+
+
+def unlink(ledger: DecisionLedger, decision_id: int, operator: str, note: str = "") -> Action:
+    """Delete one link ("same" decision) as one action; ValueError when it is no longer in force."""
+    return ledger.void([decision_id], "unlink", operator=operator, note=note or "deleted a link")
