@@ -1,4 +1,4 @@
-"""Encoder runtime, project embedding, matching and the review queue on tiny synthetic models."""
+"""Encoder runtime, project embedding, matching and the link graph on tiny synthetic models."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from reid_desktop.core.identities.links import LinkGraph
 from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import CancelToken, Progress, run_job
 from reid_desktop.core.retrieval.matching import GalleryIndex
-from reid_desktop.core.review.queue import build_queue
 from reid_desktop.store import Decision, Project
 
 
@@ -160,30 +159,6 @@ def test_stripe_matrix_is_centred_cosine(embedded):
 
 def _decision(i: int, a: int, b: int, verdict: str) -> Decision:
     return Decision(i, a, b, verdict, None, None, "t", "now")
-
-
-def test_review_queue_orders_mutual_first_and_respects_decisions():
-    # Two cameras, 4 people; person p's crops are near each other.
-    rng = np.random.default_rng(1)
-    centres = rng.normal(size=(4, 8)) * 5
-    feats = np.concatenate([centres + rng.normal(size=(4, 8)) * 0.1, centres + rng.normal(size=(4, 8)) * 0.1])
-    ids = np.arange(1, 9)  # crops 1-4 camera 0, 5-8 camera 1: crop p+1 matches crop p+5
-    cams = np.array([0] * 4 + [1] * 4)
-    index = GalleryIndex(ids, cams, feats.astype(np.float32), None)
-    queue = build_queue(index, LinkGraph(), k=3)
-    mutual = [(p.query, p.candidate) for p in queue if p.kind == "mutual"]
-    assert sorted(mutual) == [(1, 5), (2, 6), (3, 7), (4, 8)]
-    assert queue[: len(mutual)] == [p for p in queue if p.kind == "mutual"]
-    pairs = [(p.query, p.candidate) for p in queue]
-    assert len(pairs) == len(set(pairs))
-    # Decided pairs disappear; pairs joining components declared different are blocked.
-    links = LinkGraph([_decision(1, 1, 5, "same"), _decision(2, 2, 6, "different")])
-    queue2 = build_queue(index, links, k=3)
-    keys = {LinkGraph.key(p.query, p.candidate) for p in queue2}
-    assert (1, 5) not in keys and (2, 6) not in keys
-    assert all(not links.linked(p.query, p.candidate) for p in queue2)
-    comps = [LinkGraph.key(links.component(p.query), links.component(p.candidate)) for p in queue2]
-    assert len(comps) == len(set(comps))  # one pair per pair of identities
 
 
 def test_link_graph_components_and_contradictions():

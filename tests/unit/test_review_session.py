@@ -1,98 +1,166 @@
-"""The Qt-free review session: queue order, decisions written first, undo/redo, constraints."""
+"""The Qt-free identity review: one action per verdict on whole identities, undo/redo as units,
+cannot-links that hold through later merges, a queue that never runs dry, reopening, bad input."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from helpers.people import add_people
 
-from reid_desktop.core.retrieval.matching import GalleryIndex
 from reid_desktop.core.review.session import ReviewSession
 from reid_desktop.store import Project
 
 
-def _project_with_people(project: Project, people: int = 5) -> GalleryIndex:
-    cam1 = project.cameras.add("cam1", "/nowhere/cam1", "folders")
-    cam2 = project.cameras.add("cam2", "/nowhere/cam2", "folders", source_key="x")
-    rows = []
-    for cam in (cam1, cam2):
-        for p in range(people):
-            rows.append(
-                {
-                    "camera_id": cam.id,
-                    "rel_path": f"p{p}.jpg",
-                    "sha256": f"{cam.id}-{p}",
-                    "width": 48,
-                    "height": 128,
-                    "size_bytes": 1,
-                    "mtime_ns": 1,
-                }
-            )
-    project.crops.insert_many(rows)
-    rng = np.random.default_rng(0)
-    centres = rng.normal(size=(people, 16)) * 4
-    crops = project.crops.all()
-    feats = np.stack([centres[int(c.rel_path[1])] + rng.normal(size=16) * 0.2 for c in crops])
-    stripes = rng.normal(size=(len(crops), 4, 8)).astype(np.float32)
-    return GalleryIndex(
-        np.array([c.id for c in crops]),
-        np.array([c.camera_id for c in crops]),
-        feats.astype(np.float32),
-        stripes,
-    )
+def _session(project: Project, people, **kw) -> ReviewSession:
+    return ReviewSession(project, people.encoder_id, "alice", people.index, people.similarity, **kw)
+
+
+def _oracle(people, p):
+    """Tick exactly the candidates that are the anchor's person; the rest are different."""
+    who = people.person[p.anchor_crops[0]]
+    same = [c.key for c in p.candidates if people.person[c.crops[0]] == who]
+    return same, [c.key for c in p.candidates if c.key not in same]
 
 
 @pytest.fixture
-def session(project):
-    index = _project_with_people(project)
-    model = project.encoders.add("m", "/nowhere/m.onnx", "sha", {})
-    return ReviewSession(project, model.id, "alice", k=4, index=index)
+def people(project):
+    return add_people(project, people=5, per_camera=3)
 
 
-def test_queue_starts_with_mutual_pairs_and_decisions_are_saved(session, project):
-    first = session.current()
-    assert first is not None and first.kind == "mutual"
-    d = session.decide(first.query, first.candidate, "same")
-    # Written before decide() returned, with operator, model and score.
-    stored = project.decisions.get(d.id)
-    assert (stored.operator, stored.encoder_id, stored.verdict) == ("alice", session.encoder_id, "same")
-    assert stored.score == pytest.approx(first.score, abs=1e-5)
-    nxt = session.current()
-    assert nxt is not None and {nxt.query, nxt.candidate} != {first.query, first.candidate}
-    st = session.stats()
-    assert (st.decided, st.same, st.identities, st.linked_crops) == (1, 1, 1, 2)
+def test_a_group_merge_is_one_action_with_operator_time_and_encoder(project, people):
+    s = _session(project, people)
+    p = s.current()
+    same, different = _oracle(people, p)
+    assert len(same) >= 2  # a group, not a pair
+    action = s.commit(same=same, different=different)
+    rows = [d for d in project.decisions.history() if d.action_id == action.id]
+    assert len(rows) == len(same) + len(different)
+    assert {(d.operator, d.encoder_id) for d in rows} == {("alice", people.encoder_id)}
+    assert (action.operator, action.encoder_id, action.kind) == ("alice", people.encoder_id, "merge")
+    assert action.created_at and all(d.created_at == action.created_at for d in rows)
+    assert all(d.score == pytest.approx(p.candidate(k).score, abs=1e-6) for d, k in zip(rows, same + different))
+    merged = s.engine.crops(s.engine.key(p.anchor_crops[0]))
+    assert set(merged) == set(p.anchor_crops).union(*(p.candidate(k).crops for k in same))
 
 
-def test_undo_and_redo_restore_pair_and_state(session, project):
-    first = session.current()
-    session.decide(first.query, first.candidate, "different")
-    assert session.current() != first
-    undone = session.undo()
-    assert undone.verdict == "different" and session.current() == first
-    assert project.decisions.active() == []
-    assert len(project.decisions.history()) == 2  # the audit trail keeps both rows
-    redone = session.redo()
-    assert redone.verdict == "different" and len(project.decisions.active()) == 1
-    assert session.undo() is not None and session.undo() is None
+def test_undo_and_redo_take_the_whole_group_out_and_back_without_deleting(project, people):
+    s = _session(project, people)
+    p = s.current()
+    same, different = _oracle(people, p)
+    action = s.commit(same=same, different=different)
+    n_rows = len(project.decisions.history())
+    assert s.undo().id == action.id
+    assert project.decisions.active() == []  # every row of the action out of force at once
+    undo_rows = project.decisions.history()[n_rows:]
+    assert len(undo_rows) == n_rows and {d.verdict for d in undo_rows} == {"undo"}
+    assert len({d.action_id for d in undo_rows}) == 1  # one undo action
+    assert s.engine.crops(s.engine.key(p.anchor_crops[0])) == p.anchor_crops
+    assert s.current() == p  # the same proposal is back
+    assert s.redo().id == action.id
+    assert len(project.decisions.active()) == n_rows
+    assert len(project.decisions.history()) == 3 * n_rows  # the audit trail keeps every step
+    assert s.undo() is not None and s.undo() is None
 
 
-def test_same_verdict_contradicting_different_is_blocked_with_reason(session, project):
-    crops = project.crops.all()
-    a, b, c = crops[0].id, crops[5].id, crops[1].id  # a/b same person across cameras; c another
-    session.decide(a, b, "same")
-    session.decide(c, b, "different")
-    with pytest.raises(ValueError, match="declared different"):
-        session.decide(c, a, "same")
-    assert all(
-        not ({p.query, p.candidate} <= {a, b, c} and session.links.forbidden(p.query, p.candidate))
-        for p in session.queue[session.pos :]
-        if session._open(p)
-    )
+def test_different_holds_after_either_side_merges_with_a_third_identity(project, people):
+    s = _session(project, people)
+    crops = sorted(people.person)
+    by_person: dict[int, list[int]] = {}
+    for c in crops:
+        by_person.setdefault(people.person[c], []).append(c)
+    a, b, c = by_person[0][0], by_person[1][0], by_person[0][1]
+    # Another screen: a "different" between person 0's crop a and person 1's crop b, then a
+    # merges with c.
+    project.decisions.record(a, b, "different", operator="t")
+    project.decisions.record(a, c, "same", operator="t")
+    s.refresh_links()
+    ka, kb = s.engine.key(a), s.engine.key(b)
+    assert ka == s.engine.key(c)
+    while (p := s.current()) is not None:  # no proposal ever pairs the two identities
+        assert not _together(s, p, a, b)
+        same, different = _oracle(people, p)
+        s.commit(same=same, different=different)
+    assert s.engine.key(a) != s.engine.key(b)
+    assert s.ledger.links.forbidden(a, b) and not s.ledger.links.contradictions()
 
 
-def test_navigation_skips_resolved_pairs(session):
-    first = session.current()
-    second = session.next()
-    assert second is not None and second != first
-    assert session.previous() == first
-    session.decide(first.query, first.candidate, "skip")
-    assert session.current() == second
+def _together(s, p, a, b) -> bool:
+    anchor = s.engine.key(p.anchor_crops[0])
+    others = {s.engine.key(x.crops[0]) for x in p.candidates}
+    ka, kb = s.engine.key(a), s.engine.key(b)
+    return (anchor == ka and kb in others) or (anchor == kb and ka in others)
+
+
+def test_merging_across_a_cannot_link_is_refused_with_the_reason(project, people):
+    p = _session(project, people).current()
+    x, y = p.candidates[0], p.candidates[1]
+    project.decisions.record(x.crops[0], y.crops[0], "different", operator="t")
+    s = _session(project, people, crop_name=lambda c: f"file{c}")
+    s._current = p  # the strip as shown before the other screen's "different" arrived
+    before = len(project.decisions.history())
+    with pytest.raises(ValueError, match=f"file{x.crops[0]} and file{y.crops[0]} were declared different"):
+        s.commit(same=[x.key, y.key])
+    assert len(project.decisions.history()) == before  # nothing written
+    s.commit(same=[x.key])  # either one alone is fine
+
+
+def test_the_queue_never_runs_dry_before_everyone_is_grouped(project, people):
+    s = _session(project, people, width=4)  # narrow strips: many proposals in a row
+    steps = 0
+    while (p := s.current()) is not None:
+        same, different = _oracle(people, p)
+        s.commit(same=same, different=different)
+        steps += 1
+        assert steps < 500
+    assert people.fully_grouped({k: s.engine.crops(k) for k in s.engine.rows}) == 5
+    st = s.stats()
+    assert (st.alone, st.identities, st.open_pairs) == (0, 5, 0)
+
+
+def test_reopening_restores_identities_and_the_queue(tmp_path, people, project):
+    s = _session(project, people)
+    for _ in range(2):
+        p = s.current()
+        same, different = _oracle(people, p)
+        s.commit(same=same, different=different)
+    identities = {k: s.engine.crops(k) for k in s.engine.rows}
+    upcoming = s.current()
+    path = project.path
+    project.close()
+    with Project.open(path) as again:
+        s2 = ReviewSession(again, people.encoder_id, "bob", people.index, people.similarity)
+        assert {k: s2.engine.crops(k) for k in s2.engine.rows} == identities
+        assert s2.current() == upcoming
+
+
+def test_a_proposal_whose_crops_went_missing_is_skipped_with_a_note(project, people):
+    first = _session(project, people).current()
+    gone = first.anchor_crops[0]
+    s = _session(project, people, readable=lambda c: c != gone, crop_name=lambda c: f"cam/{c}.jpg")
+    p = s.current()
+    assert p is not None and gone not in p.anchor_crops
+    assert all(gone not in c.crops for c in p.candidates)
+    assert s.notes and f"cam/{gone}.jpg cannot be read" in s.notes[-1]
+
+
+def test_floor_later_and_back(project, people):
+    s = _session(project, people)
+    first = s.current()
+    s.set_floor(1.01)
+    assert s.current() is None
+    s.set_floor(0.0)
+    assert s.current() == first
+    second = s.defer()
+    assert second is not None and second.anchor != first.anchor
+    assert s.back() == first and s.current() == first
+    assert s.back() is None  # nothing else put off
+
+
+def test_commit_needs_a_choice_and_one_verdict_per_identity(project, people):
+    s = _session(project, people)
+    p = s.current()
+    with pytest.raises(ValueError, match="nothing chosen"):
+        s.commit()
+    k = p.candidates[0].key
+    with pytest.raises(ValueError, match="only one verdict"):
+        s.commit(same=[k], different=[k])
+    assert project.decisions.history() == []

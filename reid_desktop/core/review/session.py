@@ -1,37 +1,71 @@
-"""An operator's review session: the queue, the current pair, decisions and undo. Qt-free.
+"""An operator's identity review: the current proposal, verdicts on whole identities, undo/redo and
+the figures an operator needs to know when to stop. Qt-free.
 
-A decision is written to the project file before `decide` returns, so the next pair is shown
-only after the previous verdict is safe on disk.
+A proposal is an anchor identity and a strip of candidate identities, best first, with the ones
+whose calibrated P(same) ≥ 0.5 preselected. `commit` records one action: "same" for the chosen
+candidates (they all merge with the anchor), "different" (a cannot-link between the identities)
+and "can't tell" for others. Each verdict row names the best-matching member pair and carries the
+group score it was shown with, so the calibration learns P(same | group score) from the
+operators' own verdicts and refits after every action. Everything is written to the project
+before `commit` returns; undo and redo are whole actions (`DecisionLedger`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reid_desktop.core.identities.links import LinkGraph
-from reid_desktop.core.retrieval.matching import Candidate, GalleryIndex
+from reid_desktop.core.identities.ledger import DecisionLedger
+from reid_desktop.core.retrieval.matching import GalleryIndex
+from reid_desktop.core.retrieval.neighbours import CropSimilarity
 from reid_desktop.core.review.calibration import ScoreCalibrator
-from reid_desktop.core.review.queue import Pair, build_queue, pack_queue, unpack_queue
-from reid_desktop.store import Decision, Project
+from reid_desktop.core.review.proposals import Match, ProposalEngine
+from reid_desktop.store import Action, Decision, Project
+from reid_desktop.store.decisions import NewRow
+
+log = logging.getLogger(__name__)
+PRESELECT_P = 0.5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: int  # identity key: its smallest crop id
+    crops: tuple[int, ...]
+    score: float  # group score
+    prob: float | None  # calibrated P(same); None before calibration
+    preselected: bool
+    pair: tuple[int, int]  # best-matching (anchor crop, candidate crop)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    anchor: int
+    anchor_crops: tuple[int, ...]
+    candidates: tuple[Candidate, ...]
+
+    def candidate(self, key: int) -> Candidate:
+        return next(c for c in self.candidates if c.key == key)
 
 
 @dataclass(frozen=True)
 class ReviewStats:
-    decided: int  # decisions in force (same + different + skip)
-    same: int
+    alone: int  # crops in no identity yet
+    identities: int  # identities of two or more crops
+    merged: int  # "same" verdicts in force
     different: int
-    identities: int  # identities with two or more crops
-    linked_crops: int
-    queue_left: int
-    expected_links_left: float  # sum of P(same) over pairs still queued
+    unsure: int  # "can't tell"
+    open_pairs: int  # identity pairs still proposed at this floor
+    expected_merges: float  # Σ P(same) over them
+    floor: float
     calibration: str
 
 
-def scored_verdicts(active: list[Decision], encoder_id: int) -> list[tuple[float, int]]:
-    """(score, 1 for same / 0 for different) of verdicts scored by this model: cosines of
-    different models do not share one calibration."""
+def scored_verdicts(active: Iterable[Decision], encoder_id: int) -> list[tuple[float, int]]:
+    """(score, 1 for same / 0 for different) of verdicts scored by this encoder: scores of
+    different encoders do not share one calibration."""
     return [
         (d.score, int(d.verdict == "same"))
         for d in active
@@ -47,26 +81,10 @@ def fit_calibration(scored: list[tuple[float, int]]) -> ScoreCalibrator:
     return cal
 
 
-def links_and_calibration(project: Project, encoder_id: int) -> tuple[LinkGraph, ScoreCalibrator]:
-    """The identity graph and P(same | score) fitted on the operators' verdicts for this model."""
-    active = project.decisions.active()
-    return LinkGraph(active), fit_calibration(scored_verdicts(active, encoder_id))
-
-
-def prepare_queue(project: Project, encoder_id: int) -> tuple[GalleryIndex, list[Pair]]:
-    """The slow part of opening a session, for a worker thread with its own project connection.
-    The ranked queue is cached in the project while the model's embeddings stay the same."""
-    index = GalleryIndex.from_project(project, encoder_id)
-    # Undos re-open pairs the cached queue left out, so they are part of the key.
-    undos = project.db.execute("SELECT count(*) FROM decisions WHERE verdict = 'undo'").fetchone()[0]
-    key = f"{project.embeddings.fingerprint(encoder_id)}:{int(index.crop_ids.sum())}:{undos}"
-    blob = project.embeddings.get_queue_cache(encoder_id, key)
-    if blob is not None:
-        return index, [p for p in unpack_queue(blob) if p.query in index and p.candidate in index]
-    links, cal = links_and_calibration(project, encoder_id)
-    queue = build_queue(index, links, calibrate=cal.predict if cal.fitted else None)
-    project.embeddings.put_queue_cache(encoder_id, key, pack_queue(queue))
-    return index, queue
+def links_and_calibration(project: Project, encoder_id: int):
+    """The identity graph and P(same | score) fitted on the operators' verdicts for this encoder."""
+    ledger = DecisionLedger(project)
+    return ledger.links, fit_calibration(scored_verdicts(ledger.active(), encoder_id))
 
 
 class ReviewSession:
@@ -75,182 +93,266 @@ class ReviewSession:
         project: Project,
         encoder_id: int,
         operator: str,
+        index: GalleryIndex,
+        similarity: CropSimilarity,
         *,
-        k: int = 10,
-        index: GalleryIndex | None = None,
-        queue: list[Pair] | None = None,
+        width: int = 24,
+        floor: float = 0.0,
+        readable: Callable[[int], bool] | None = None,
+        identity_name: Callable[[int], str] | None = None,
+        crop_name: Callable[[int], str] | None = None,
+        engine: tuple[ProposalEngine, int] | None = None,
     ) -> None:
+        """`engine`: one built off the GUI thread (`build_engine`) with the last decision row it
+        has taken in; rows written since are applied here."""
         self.project = project
         self.encoder_id = encoder_id
         self.operator = operator
-        self.k = k
-        self.index = index or GalleryIndex.from_project(project, encoder_id)
-        self.undo_stack: list[int] = []  # decision ids of this session, newest last
-        self.redo_stack: list[int] = []  # undo rows that can be undone again (= redo)
-        if queue is None:
-            self.refresh()
-        else:  # built on a worker thread (see prepare_queue)
-            self._load_decisions()
-            self.queue = list(queue)
-            self.pos = 0
-            self._skip_resolved()
+        self.index = index
+        self.floor = floor
+        self.readable = readable or (lambda _crop: True)
+        self.identity_name = identity_name or (lambda key: f"ID-{key:04d}")
+        self.crop_name = crop_name or (lambda crop: f"crop {crop}")
+        self.ledger = DecisionLedger(project)
+        if engine is None:
+            engine = (
+                ProposalEngine(index.crop_ids, similarity, self.ledger.links, width=width),
+                self.ledger.last_row,
+            )
+        self.engine, self._seen = engine  # _seen: the newest decision row the engine reflects
+        self.engine.links = self.ledger.links
+        if missed := self.ledger.rows_after(self._seen):
+            self._after_change(missed)
+        self.calibrator = fit_calibration(scored_verdicts(self.ledger.active(), encoder_id))
+        self.undo_stack: list[int] = []  # action ids of this session, newest last
+        self.redo_stack: list[int] = []  # undo actions that can be undone again (= redo)
+        self.deferred: list[int] = []  # anchors put off with "next" (→), newest last
+        self.notes: list[str] = []  # proposals skipped for unreadable crops, newest last
+        self._current: Proposal | None = None
 
-    # ---- state ----------------------------------------------------------------------------------
-    def _load_decisions(self) -> None:
-        """Decisions in force, from the project file: links, calibration and counts."""
-        active = self.project.decisions.active()
-        self.links = LinkGraph(active)
-        self._scored = scored_verdicts(active, self.encoder_id)
-        self.calibrator = fit_calibration(self._scored)
-        self._counts = {v: sum(d.verdict == v for d in active) for v in ("same", "different", "skip")}
+    # ---- state ------------------------------------------------------------------------------------
+    def _after_change(self, rows: list[Decision]) -> None:
+        """New rows in the ledger (ours or from elsewhere): bring identities and scores up to date."""
+        self.engine.links = self.ledger.links  # rebuilt by the ledger after an undo
+        voided = [self.ledger.rows[d.voids_id] for d in rows if d.voids_id is not None]
+        crops = {c for d in rows + voided for c in (d.query_crop_id, d.candidate_crop_id)}
+        self.engine.update_members(crops)
+        if voided:  # constraints may have come back or gone: rescore both sides of every pair
+            self.engine.rescore(self.engine.key(c) for c in crops if c in self.engine)
+        else:
+            for d in rows:
+                if d.verdict in ("different", "skip"):
+                    a, b = self._keys(d.query_crop_id, d.candidate_crop_id)
+                    if a is not None and b is not None:
+                        self.engine.prune(a, [b])
+        self.calibrator = fit_calibration(scored_verdicts(self.ledger.active(), self.encoder_id))
+        self._seen = self.ledger.last_row
+        self._current = None
 
-    def _refit(self) -> None:
-        self.calibrator = fit_calibration(self._scored)
+    def _keys(self, a: int, b: int) -> tuple[int | None, int | None]:
+        return (
+            self.engine.key(a) if a in self.engine else None,
+            self.engine.key(b) if b in self.engine else None,
+        )
 
     def refresh_links(self) -> None:
-        """Decisions changed elsewhere (identity edits): reload them, keep the queue."""
-        self._load_decisions()
-        self.undo_stack.clear()
-        self.redo_stack.clear()
-        self._skip_resolved()
+        """Decisions may have changed elsewhere (Identities tab, another process): take them in."""
+        self.ledger.sync()
+        if new := self.ledger.rows_after(self._seen):
+            self._after_change(new)
+            self.undo_stack.clear()  # this session's actions may have been undone elsewhere
+            self.redo_stack.clear()
 
-    def refresh(self) -> None:
-        """Reload decisions, refit calibration and rebuild the queue (after bulk changes)."""
-        self._load_decisions()
-        self.queue: list[Pair] = build_queue(
-            self.index, self.links, calibrate=self.calibrator.predict if self.calibrator.fitted else None
-        )
-        self.pos = 0
-        self._skip_resolved()
+    def set_floor(self, floor: float) -> None:
+        self.floor = float(floor)
+        self._current = None
 
-    def probability(self, scores: np.ndarray | float) -> np.ndarray:
+    def probability(self, scores) -> np.ndarray:
         return self.calibrator.predict(np.atleast_1d(np.asarray(scores, dtype=np.float64)))
 
-    def _open(self, p: Pair) -> bool:
-        a, b = p.query, p.candidate
-        return (
-            LinkGraph.key(a, b) not in self.links.decided
-            and not self.links.linked(a, b)
-            and not self.links.forbidden(a, b)
+    # ---- proposals --------------------------------------------------------------------------------
+    def current(self) -> Proposal | None:
+        if self._current is None:
+            self._current = self._next()
+        return self._current
+
+    def _next(self) -> Proposal | None:
+        skip = set(self.deferred)
+        while True:
+            key = self.engine.next_anchor(self.calibrator.predict, self.floor, skip)
+            if key is None:
+                return None
+            if key in skip:  # only deferred ones are left: they come back, oldest first
+                self.deferred.clear()
+            proposal = self._build(key)
+            if proposal is not None:
+                return proposal
+            skip.add(key)
+            self.deferred.append(key)
+
+    def _build(self, key: int) -> Proposal | None:
+        anchor = self.engine.crops(key)
+        bad = [c for c in anchor if not self.readable(c)]
+        if bad:
+            self._note(
+                f"{self.identity_name(key)}: {self.crop_name(bad[0])} cannot be read (moved or deleted?)"
+            )
+            return None
+        matches = self.engine.candidates(key, self.floor)
+        cands = []
+        for m in matches:
+            crops = self.engine.crops(m.key)
+            bad = [c for c in crops if not self.readable(c)]
+            if bad:
+                self._note(f"{self.identity_name(m.key)}: {self.crop_name(bad[0])} cannot be read (moved?)")
+                continue
+            cands.append(self._candidate(m, crops))
+        if not cands:
+            return None
+        if not self.calibrator.fitted:  # before calibration: the best one only
+            cands[0] = replace(cands[0], preselected=True)
+        return Proposal(key, anchor, tuple(cands))
+
+    def _candidate(self, m: Match, crops: tuple[int, ...]) -> Candidate:
+        prob = float(self.probability(m.score)[0]) if self.calibrator.fitted else None
+        return Candidate(m.key, crops, m.score, prob, prob is not None and prob >= PRESELECT_P, m.pair)
+
+    def _note(self, text: str) -> None:
+        log.warning("identity review: %s", text)
+        if not self.notes or self.notes[-1] != text:
+            self.notes.append(text)
+
+    def defer(self) -> Proposal | None:
+        """Put the current proposal off (nothing recorded); it comes back when the rest is done."""
+        p = self.current()
+        if p is not None:
+            self.deferred.append(p.anchor)
+            self._current = None
+        return self.current()
+
+    def back(self) -> Proposal | None:
+        """Return to the proposal deferred last; None when there is none (decided ones are undone
+        with `undo`)."""
+        while self.deferred:
+            key = self.deferred.pop()
+            if key in self.engine.rows:
+                proposal = self._build(key)
+                if proposal is not None:
+                    self._current = proposal
+                    return proposal
+        return None
+
+    # ---- verdicts ---------------------------------------------------------------------------------
+    def blocked_reason(self, anchor: int, same: Iterable[int]) -> str | None:
+        """Why merging these identities would join crops declared different, or None."""
+        group = [anchor, *same]
+        links = self.ledger.links
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if links.forbidden(a, b):
+                    x, y = links.different_witness(a, b) or (a, b)
+                    return (
+                        f"{self.crop_name(x)} and {self.crop_name(y)} were declared different; merging "
+                        f"{self.identity_name(a)} and {self.identity_name(b)} would make them one person"
+                    )
+        return None
+
+    def commit(
+        self, same: Iterable[int] = (), different: Iterable[int] = (), unsure: Iterable[int] = ()
+    ) -> Action:
+        """Record verdicts on the current proposal's candidates (by identity key) as one action."""
+        p = self.current()
+        if p is None:
+            raise ValueError("there is no proposal to decide")
+        same, different, unsure = (
+            list(dict.fromkeys(same)),
+            list(dict.fromkeys(different)),
+            list(dict.fromkeys(unsure)),
         )
+        keys = same + different + unsure
+        if len(set(keys)) != len(keys):
+            raise ValueError("an identity can get only one verdict at a time")
+        if not keys:
+            raise ValueError("nothing chosen: select candidates, or mark them different")
+        if why := self.blocked_reason(p.anchor, same):
+            raise ValueError(why)
+        rows = []
+        for verdict, group in (("same", same), ("different", different), ("skip", unsure)):
+            for k in group:
+                c = p.candidate(k)
+                rows.append(NewRow(c.pair[0], c.pair[1], verdict, c.score))
+        parts = [f"{len(same)} merged"] if same else []
+        parts += [f"{len(different)} different"] if different else []
+        parts += [f"{len(unsure)} can't tell"] if unsure else []
+        note = f"{self.identity_name(p.anchor)} ({len(p.anchor_crops)} crops): " + ", ".join(parts)
+        kind = "merge" if same else "different" if different else "skip"
+        mark = self.ledger.last_row
+        action = self.ledger.record(kind, rows, operator=self.operator, encoder_id=self.encoder_id, note=note)
+        self._after_change(self.ledger.rows_after(mark))
+        self.undo_stack.append(action.id)
+        self.redo_stack.clear()
+        return action
 
-    def _skip_resolved(self) -> None:
-        while self.pos < len(self.queue) and not self._open(self.queue[self.pos]):
-            self.pos += 1
+    def merge(self, key: int) -> Action:
+        return self.commit(same=[key])
 
-    def current(self) -> Pair | None:
-        return self.queue[self.pos] if self.pos < len(self.queue) else None
+    def mark_different(self, key: int) -> Action:
+        return self.commit(different=[key])
 
-    def candidates(self, query: int) -> list[Candidate]:
-        return self.index.topk(query, self.k)
+    def mark_unsure(self, key: int) -> Action:
+        return self.commit(unsure=[key])
 
+    def undo(self) -> Action | None:
+        """Undo this session's latest action as a whole; returns the action undone."""
+        if not self.undo_stack:
+            return None
+        target = self.undo_stack[-1]
+        mark = self.ledger.last_row
+        undo = self.ledger.undo(target, operator=self.operator)
+        self.undo_stack.pop()  # only once the undo is written
+        self.redo_stack.append(undo.id)
+        self._after_change(self.ledger.rows_after(mark))
+        return self.ledger.actions[target]
+
+    def redo(self) -> Action | None:
+        """Redo the last undone action (by undoing its undo); returns the action restored."""
+        if not self.redo_stack:
+            return None
+        target = self.redo_stack[-1]
+        mark = self.ledger.last_row
+        redo = self.ledger.undo(target, operator=self.operator)
+        self.redo_stack.pop()
+        self.undo_stack.append(redo.id)
+        self._after_change(self.ledger.rows_after(mark))
+        return self.ledger.undone_action(target)
+
+    # ---- explaining -------------------------------------------------------------------------------
     def stripe_matrix(self, a: int, b: int) -> np.ndarray | None:
         return None if self.index.stripes is None else self.index.stripe_matrix(a, b)
 
-    # ---- navigation -------------------------------------------------------------------------------
-    def next(self) -> Pair | None:
-        if self.pos < len(self.queue):
-            self.pos += 1
-        self._skip_resolved()
-        return self.current()
+    def member_pairs(self, anchor: int, key: int, n: int = 8) -> list[tuple[int, int, float]]:
+        """The n best-matching (anchor crop, candidate crop, similarity) pairs, best first: the
+        pairs the operator can step through under the heatmap."""
+        a, b = self.engine.rows[anchor], self.engine.rows[key]
+        s = self.engine.sim.block(a, b)
+        order = np.argsort(-s, axis=None, kind="stable")[:n]
+        ids = self.engine.crop_ids
+        return [(int(ids[a[i // len(b)]]), int(ids[b[i % len(b)]]), float(s.flat[i])) for i in order]
 
-    def previous(self) -> Pair | None:
-        pos = self.pos - 1
-        while pos >= 0 and not self._open(self.queue[pos]):
-            pos -= 1
-        if pos >= 0:
-            self.pos = pos
-        return self.current()
-
-    # ---- decisions --------------------------------------------------------------------------------
-    def blocked_reason(self, query: int, candidate: int) -> str | None:
-        """Why a "same" verdict would contradict earlier "different" decisions, or None."""
-        if not self.links.forbidden(query, candidate):
-            return None
-        ca, cb = self.links.component(query), self.links.component(candidate)
-        for x, y in self.links.different:
-            if {self.links.component(x), self.links.component(y)} == {ca, cb}:
-                return (
-                    f"crop {x} and crop {y} were declared different; joining crop {query} and "
-                    f"crop {candidate} would put them in one identity"
-                )
-        return "these identities were declared different"
-
-    def decide(self, query: int, candidate: int, verdict: str) -> Decision:
-        if verdict == "same" and (why := self.blocked_reason(query, candidate)):
-            raise ValueError(why)
-        score = float(self.index.scores(query)[self.index.row(candidate)]) if query in self.index else None
-        d = self.project.decisions.record(
-            query, candidate, verdict, operator=self.operator, score=score, encoder_id=self.encoder_id
-        )
-        self.links.add(query, candidate, verdict)
-        self._counts[verdict] += 1
-        if verdict in ("same", "different") and score is not None:
-            self._scored.append((score, int(verdict == "same")))
-            self._refit()  # scores become calibrated as soon as there are enough verdicts
-        self.undo_stack.append(d.id)
-        self.redo_stack.clear()
-        self._skip_resolved()
-        return d
-
-    def _base(self, d: Decision) -> Decision:
-        """The verdict row an undo chain is about."""
-        while d.verdict == "undo":
-            d = self.project.decisions.get(d.voids_id)
-        return d
-
-    def undo(self) -> Decision | None:
-        """Void this session's latest decision (or redo); its pair becomes current again."""
-        if not self.undo_stack:
-            return None
-        row = self.project.decisions.undo(self.undo_stack[-1], operator=self.operator)
-        self.undo_stack.pop()  # only once the undo row is written
-        self.redo_stack.append(row.id)
-        target = self._base(row)
-        self._load_decisions()
-        self._focus(target.query_crop_id, target.candidate_crop_id)
-        return target
-
-    def redo(self) -> Decision | None:
-        """Restore the last undone decision by voiding its undo row (the audit trail keeps all)."""
-        if not self.redo_stack:
-            return None
-        row = self.project.decisions.undo(self.redo_stack[-1], operator=self.operator)
-        self.redo_stack.pop()
-        self.undo_stack.append(row.id)
-        self._load_decisions()
-        self._skip_resolved()
-        return self._base(row)
-
-    def _focus(self, a: int, b: int) -> None:
-        key = LinkGraph.key(a, b)
-        for i, p in enumerate(self.queue):
-            if LinkGraph.key(p.query, p.candidate) == key:
-                self.pos = i
-                return
-        # A pair picked outside the queue (candidate 1-9): put it back in front.
-        s = float(self.index.scores(a)[self.index.row(b)]) if a in self.index and b in self.index else 0.0
-        self.queue.insert(self.pos, Pair(a, b, s, "manual"))
-
-    def stats(self, *, queue: bool = True) -> ReviewStats:
-        """Counts of decisions and identities; with `queue`, also what is left in the queue (a
-        pass over the whole queue: ~70 ms for 10,000 crops, so the view debounces it)."""
-        comps = self.links.components()
-        if queue:
-            left = [p for p in self.queue[self.pos :] if self._open(p)]
-            if self.calibrator.fitted and left:
-                expected = float(self.probability(np.array([p.score for p in left])).sum())
-            else:
-                expected = float(sum(p.kind == "mutual" for p in left))
-            self._queue_stats = (len(left), expected)
-        n_left, expected = getattr(self, "_queue_stats", (len(self.queue) - self.pos, 0.0))
+    def stats(self) -> ReviewStats:
+        sizes = self.engine.identity_sizes()
+        counts = self.ledger.counts()
+        pairs = self.engine.open_pairs(self.floor)
+        scores = np.array([m.score for _, m in pairs])
+        expected = float(self.probability(scores).sum()) if len(scores) else 0.0
         return ReviewStats(
-            decided=sum(self._counts.values()),
-            same=self._counts["same"],
-            different=self._counts["different"],
-            identities=len(comps),
-            linked_crops=sum(len(m) for m in comps.values()),
-            queue_left=n_left,
-            expected_links_left=expected,
+            alone=int((sizes == 1).sum()),
+            identities=int((sizes > 1).sum()),
+            merged=counts["same"],
+            different=counts["different"],
+            unsure=counts["skip"],
+            open_pairs=len(pairs),
+            expected_merges=expected,
+            floor=self.floor,
             calibration=self.calibrator.describe(),
         )
