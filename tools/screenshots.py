@@ -70,24 +70,24 @@ def _bad_files(folder: Path) -> str:
     return str(folder)
 
 
-def _play_operator(w, decisions: int) -> None:
-    """Answer the first queue pairs from ground truth, as an operator would."""
+def _person(c) -> str | None:
+    """PKU has ground truth; synthetic crops are named after their person (i % 30)."""
+    tail = Path(c.rel_path).stem.split("_")[-1]
+    return c.gt_person or (str(int(tail) % 30) if tail.isdigit() else None)
+
+
+def _play_operator(w, actions: int) -> None:
+    """Answer the first proposals from ground truth, as an operator would (tick the same person,
+    the rest different)."""
     s = w.review.session
-
-    # PKU has ground truth; synthetic crops are named after their person (i % 30).
-    def person(c) -> str | None:
-        tail = Path(c.rel_path).stem.split("_")[-1]
-        return c.gt_person or (str(int(tail) % 30) if tail.isdigit() else None)
-
-    gt = {c.id: person(c) for c in w.project.crops.all()}
-    for _ in range(decisions):
-        pair = s.current()
-        if pair is None:
+    gt = {c.id: _person(c) for c in w.project.crops.all()}
+    for _ in range(actions):
+        p = s.current()
+        if p is None:
             break
-        verdict = (
-            "same" if gt.get(pair.query) and gt.get(pair.query) == gt.get(pair.candidate) else "different"
-        )
-        s.decide(pair.query, pair.candidate, verdict)
+        who = gt.get(p.anchor_crops[0])
+        same = [c.key for c in p.candidates if who and gt.get(c.crops[0]) == who]
+        s.commit(same=same, different=[c.key for c in p.candidates if c.key not in same])
     w.review.show_current()
 
 

@@ -84,6 +84,13 @@ def test_text_contrast_and_compact_format():
     assert format_compact(1.0) == "1"
 
 
+def test_values_that_round_to_zero_carry_no_minus_sign():
+    from reid_desktop.ui.review.drawing_helpers import format_value
+
+    assert format_compact(-0.001) == ".00" and format_compact(0.004) == ".00"
+    assert format_value(-0.004) == "0.00" and format_value(-0.006) == "\u22120.01"
+
+
 # ---------------------------------------------------------------------------------- heatmap
 def test_heatmap_without_matrix_shows_message(qtbot):
     h = StripeHeatmap()

@@ -45,25 +45,25 @@ def test_end_to_end_review_identities_undo_export(qtbot, window, tmp_path, two_c
     assert w.project.embeddings.count() == 24
     first = w.review.session.current()
     assert first is not None and w.review.candidates.rowCount() >= 1
-    # Decide by keyboard: same, different, skip.
+    # Decide by keyboard: merge the current candidate (S), different (D), can't tell (K).
     key(qtbot, w, Qt.Key_S)
     key(qtbot, w, Qt.Key_D)
     key(qtbot, w, Qt.Key_K)
     active = w.project.decisions.active()
     assert [d.verdict for d in active] == ["same", "different", "skip"]
     assert active[0].operator and active[0].encoder_id == w.project.active_encoder_id
-    assert "Saved: skip" in w.review.hint.text()
-    # Undo the skip (U), redo it (Shift+U), undo again.
+    assert "Saved:" in w.review.hint.text() and "can't tell" in w.review.hint.text()
+    # Undo the last action (U), redo it (Shift+U), undo again.
     key(qtbot, w, Qt.Key_U)
     assert [d.verdict for d in w.project.decisions.active()] == ["same", "different"]
     qtbot.keyClick(w.review, Qt.Key_U, Qt.ShiftModifier)
     assert len(w.project.decisions.active()) == 3
     key(qtbot, w, Qt.Key_U)
-    # Pick candidate 2 with the number key, then say same.
+    # Tick candidate 2 with its number key (candidate 1 stays as preselected), then Enter.
     if w.review.candidates.rowCount() >= 2:
         key(qtbot, w, Qt.Key_2)
-        assert w.review.strip.currentIndex().row() == 1
-    key(qtbot, w, Qt.Key_S)
+        assert w.review.strip.currentIndex().row() == 1 and w.review.candidates.is_ticked(1)
+    key(qtbot, w, Qt.Key_Return)
     # Identities appear from "same" decisions.
     w.show_tab("Identities")
     rows = w.identities.model.rows()
@@ -92,27 +92,25 @@ def test_end_to_end_review_identities_undo_export(qtbot, window, tmp_path, two_c
     assert "Exported" in w.banner.label.text()
 
 
-def test_review_blocks_same_that_contradicts_different(qtbot, window, tmp_path, two_cameras):
+def test_review_blocks_a_merge_that_contradicts_different(qtbot, window, tmp_path, two_cameras):
     w = window
     w.create_project(tmp_path / "c.reidproj")
     w.add_folders([str(f) for f in two_cameras], "folders")
     wait_idle(qtbot, w)
     register_encoder(w.project, tiny_encoder(tmp_path / "tiny.onnx"), "tiny")
     open_review(qtbot, w)
-    s = w.review.session
-    crops = w.project.crops.all()
-    a, b, c = crops[0].id, crops[12].id, crops[13].id
-    s.decide(a, b, "same")
-    s.decide(c, b, "different")
-    w.review.query = a
-    from reid_desktop.ui.review.candidate_model import CandidateItem
-
-    w.review.candidates.set_items([CandidateItem(c, "", "cam2", 0.5, None)])
-    w.review.strip.setCurrentIndex(w.review.candidates.index(0))
+    v = w.review
+    p = v.proposal
+    x, y = p.candidates[0], p.candidates[1]
+    w.project.decisions.record(x.crops[0], y.crops[0], "different", operator="other screen")
+    v.session.ledger.sync()  # the "different" arrived; the strip still shows both
+    for row in (0, 1):
+        if not v.candidates.is_ticked(row):
+            v.toggle(row)
     before = len(w.project.decisions.history())
-    w.review.same()
+    key(qtbot, w, Qt.Key_Return)
     assert len(w.project.decisions.history()) == before  # nothing saved
-    assert "declared different" in w.review.hint.text()
+    assert "declared different" in v.hint.text() and "Not saved" in v.hint.text()
 
 
 def test_models_tab_lists_and_switches_models(qtbot, window, tmp_path, two_cameras):

@@ -3,8 +3,10 @@ rename / notes / merge / split / delete-link. Every change is a decision or a na
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from pathlib import Path
+
+from PySide6.QtCore import QRect, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPixmap, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -23,40 +25,39 @@ from PySide6.QtWidgets import (
 )
 
 from reid_desktop.core.identities import curation as ident
+from reid_desktop.core.identities.ledger import DecisionLedger
 from reid_desktop.store import Project, default_operator
 from reid_desktop.ui.crops.crop_model import CropIdRole, CropItem, CropListModel
 from reid_desktop.ui.crops.thumbnails import ThumbnailCache
 from reid_desktop.ui.identities.identity_model import IdentityTableModel, RowRole
+from reid_desktop.ui.identities.merge_dialog import MergeDialog
 
 
-class _DecisionsCommand(QUndoCommand):
-    """Undo = void the rows this edit made effective; redo = void those undo rows (audit-safe)."""
+class _ActionCommand(QUndoCommand):
+    """One ledger action (merge, split, delete link): undo = undo the action, redo = undo that
+    undo. Nothing is deleted; the audit trail keeps every step."""
 
-    def __init__(self, view: IdentitiesView, text: str, rows: list[int]) -> None:
+    def __init__(self, view: IdentitiesView, text: str, action_id: int) -> None:
         super().__init__(text)
-        self.view, self.rows, self.first = view, rows, True
+        self.view, self.action_id, self.first = view, action_id, True
 
     def _flip(self) -> None:
-        p = self.view.project
-        with p.write():  # all rows of the edit flip together
-            self.rows = [self._toggle(p, r) for r in self.rows]
+        try:
+            self.action_id = self.view.ledger.undo(self.action_id, operator=self.view.operator).id
+        except ValueError as exc:  # undone in the Review tab meanwhile
+            self.view.message.setText(f"Not changed: {exc}.")
         self.view.reload()
-
-    def _toggle(self, p, row_id: int) -> int:
-        """Void the newest row of the chain (another screen may have undone ours meanwhile)."""
-        last = row_id
-        while (nxt := p.decisions.voided_by(last)) is not None:
-            last = nxt
-        return p.decisions.undo(last, operator=self.view.operator).id
 
     def redo(self) -> None:
         if self.first:  # the edit itself was applied before the command was pushed
             self.first = False
             return
         self._flip()
+        self.view.message.setText(f"Redone: {self.text()}")
 
     def undo(self) -> None:
         self._flip()
+        self.view.message.setText(f"Undone: {self.text()} · Redo (Ctrl+Shift+Z)")
 
 
 class _NameCommand(QUndoCommand):
@@ -83,7 +84,9 @@ class IdentitiesView(QWidget):
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.project: Project | None = None
-        self._active = []  # decisions in force, read once per reload
+        self.ledger: DecisionLedger | None = None
+        self.thumbnails = thumbnails
+        thumbnails.ready.connect(self._thumbnail_ready)
         self.operator = default_operator()
         self.undo_stack = QUndoStack(self)
         self.model = IdentityTableModel(self)
@@ -121,7 +124,9 @@ class IdentitiesView(QWidget):
         self.grid.setGridSize(QSize(96, 160))
         self.grid.setSelectionMode(QListView.ExtendedSelection)
         self.links = QListWidget()
-        self.links.setMaximumHeight(120)
+        self.links.setObjectName("identityLinks")
+        self.links.setIconSize(QSize(36, 36))
+        self.links.setMaximumHeight(130)
 
         buttons = QHBoxLayout()
         self.acts: dict[str, QAction] = {}
@@ -183,13 +188,15 @@ class IdentitiesView(QWidget):
     # ---- data -------------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
         self.project = project
+        self.ledger = DecisionLedger(project) if project is not None else None
         self.undo_stack.clear()
         self.reload()
 
     def reload(self) -> None:
         keep = self.current()
-        self._active = self.project.decisions.active() if self.project else []  # read once per reload
-        rows = ident.identity_rows(self.project, self._active) if self.project else []
+        if self.ledger is not None:
+            self.ledger.sync()  # only rows appended since the last reload are read
+        rows = ident.identity_rows(self.project, self.ledger.links) if self.project else []
         cams = [c.name for c in self.project.cameras.all()] if self.project else []
         self._paths = self._crop_paths() if self.project else {}
         self.model.set_rows(rows, cams)
@@ -267,13 +274,28 @@ class IdentitiesView(QWidget):
             items.append(CropItem(cid, cam, rel, path, 0, 0, "present"))
         self.crops.set_items(items)
         self.links.clear()
-        for d in ident.links_within(self.project, row, self._active):
+        for d in ident.links_within(self.ledger, row):
+            a, b = self._paths.get(d.query_crop_id), self._paths.get(d.candidate_crop_id)
             it = QListWidgetItem(
-                f"crop {d.query_crop_id} ↔ crop {d.candidate_crop_id}   "
+                f"{self.crop_name(d.query_crop_id)}  ↔  {self.crop_name(d.candidate_crop_id)}   "
                 f"({d.operator}, {d.created_at[:16].replace('T', ' ')})"
             )
+            paths = (a[2] if a else "", b[2] if b else "")
+            it.setIcon(_pair_icon(self.thumbnails, *paths))
             it.setData(Qt.UserRole, d.id)
+            it.setData(Qt.UserRole + 1, paths)
             self.links.addItem(it)
+
+    def _thumbnail_ready(self, path: str) -> None:
+        for i in range(self.links.count()):
+            it = self.links.item(i)
+            paths = it.data(Qt.UserRole + 1)
+            if paths and path in paths:
+                it.setIcon(_pair_icon(self.thumbnails, *paths))
+
+    def crop_name(self, crop_id: int) -> str:
+        cam, rel, _ = self._paths.get(crop_id, ("?", f"crop {crop_id}", ""))
+        return f"{cam}/{Path(rel).name}"
 
     # ---- edits ------------------------------------------------------------------------------------
     def rename(self, name: str | None = None) -> None:
@@ -281,9 +303,12 @@ class IdentitiesView(QWidget):
         if row is None:
             return
         if name is None:
-            name, ok = QInputDialog.getText(self, "Rename identity", "Name:", text=row.name)
+            # Start from what the operator sees as the name (the label), selected for typing over.
+            name, ok = QInputDialog.getText(self, "Rename identity", "Name:", text=row.label)
             if not ok:
                 return
+            if name.strip() == row.label and not row.name:
+                return  # kept the generated label: nothing to store
         self.undo_stack.push(_NameCommand(self, row, name, row.notes))
 
     def edit_notes(self, notes: str | None = None) -> None:
@@ -296,38 +321,41 @@ class IdentitiesView(QWidget):
                 return
         self.undo_stack.push(_NameCommand(self, row, row.name, notes))
 
-    def merge_dialog(self) -> None:
+    def merge_dialog(self) -> MergeDialog | None:
         row = self.current()
         others = [r for r in self.model.rows() if r.key != row.key] if row else []
         if not others:
-            return
-        labels = [f"{r.label} ({len(r.crops)} crops, #{r.key})" for r in others]  # unique
-        choice, ok = QInputDialog.getItem(
-            self, "Merge identities", f"Merge {row.label} with:", labels, 0, False
-        )
-        if ok:
-            self.merge_with(others[labels.index(choice)])
+            self.message.setText("There is no other identity to merge with.")
+            return None
+        dlg = MergeDialog(row, others, self._first_paths(others), self.thumbnails, self)
+        dlg.chosen.connect(self.merge_with)
+        dlg.open()
+        return dlg
+
+    def _first_paths(self, rows: list[ident.IdentityRow]) -> dict[int, str]:
+        return {r.key: self._paths.get(r.crops[0], ("", "", ""))[2] for r in rows}
 
     def merge_with(self, other: ident.IdentityRow) -> bool:
         row = self.current()
         try:
-            d = ident.merge(self.project, row, other, self.operator)
+            action = ident.merge(self.ledger, row, other, self.operator, self.crop_name)
         except ValueError as exc:
             self.message.setText(f"Merge blocked: {exc}.")
             return False
-        self.undo_stack.push(_DecisionsCommand(self, f"Merge {row.label} and {other.label}", [d.id]))
+        self.undo_stack.push(_ActionCommand(self, f"Merge {row.label} and {other.label}", action.id))
         self.reload()
         return True
 
     def split_selected(self) -> None:
         ids = [i.data(CropIdRole) for i in self.grid.selectionModel().selectedIndexes()]
-        if not ids:
+        row = self.current()
+        if not ids or row is None:
             self.message.setText("Select the crops to split out first.")
             return
-        undo_rows = ident.split_out(self.project, ids, self.operator)
-        if undo_rows:
+        action = ident.split_out(self.ledger, ids, self.operator, row.label)
+        if action is not None:
             self.undo_stack.push(
-                _DecisionsCommand(self, f"Split {len(ids)} crop(s)", [u.id for u in undo_rows])
+                _ActionCommand(self, f"Split {len(ids)} crop(s) from {row.label}", action.id)
             )
         self.reload()
 
@@ -336,11 +364,29 @@ class IdentitiesView(QWidget):
         if item is None:
             self.message.setText("Select a link to delete first.")
             return
+        d = self.ledger.rows.get(item.data(Qt.UserRole))
+        text = (
+            f"Delete link {self.crop_name(d.query_crop_id)} ↔ {self.crop_name(d.candidate_crop_id)}"
+            if d
+            else "Delete link"
+        )
         try:
-            u = self.project.decisions.void(item.data(Qt.UserRole), operator=self.operator)
+            action = ident.unlink(self.ledger, item.data(Qt.UserRole), self.operator, text.lower())
         except ValueError as exc:  # changed elsewhere since the list was drawn
             self.message.setText(f"Not changed: {exc}.")
             self.reload()
             return
-        self.undo_stack.push(_DecisionsCommand(self, "Delete link", [u.id]))
+        self.undo_stack.push(_ActionCommand(self, text, action.id))
         self.reload()
+
+
+def _pair_icon(thumbnails: ThumbnailCache, a: str, b: str) -> QIcon:
+    """Both crops of a link side by side, small (placeholders until their thumbnails load)."""
+    pm = QPixmap(36, 36)
+    pm.fill(Qt.transparent)
+    p = QPainter(pm)
+    for i, path in enumerate((a, b)):
+        icon = (thumbnails.get(path) if path else None) or thumbnails.placeholder
+        icon.paint(p, QRect(i * 18, 0, 17, 36))
+    p.end()
+    return QIcon(pm)

@@ -10,8 +10,10 @@ from PySide6.QtCore import QObject, Signal
 from reid_desktop.core.encoders.defaults import ensure_default_encoder
 from reid_desktop.core.encoders.embed import embed_project
 from reid_desktop.core.encoders.registry import open_encoder
+from reid_desktop.core.identities.curation import identity_names
 from reid_desktop.core.jobs import CancelToken, Progress, project_job
-from reid_desktop.core.review.session import ReviewSession, prepare_queue
+from reid_desktop.core.review.cache import Prepared, prepare_review
+from reid_desktop.core.review.session import ReviewSession
 from reid_desktop.store import Project, default_operator
 from reid_desktop.ui.common.workspace import Workspace
 from reid_desktop.ui.review.view import ReviewView, crop_lookup
@@ -25,10 +27,9 @@ def embed_job(path: Path, encoder_id: int, token: CancelToken):
     )
 
 
-def queue_job(path: Path, encoder_id: int, token: CancelToken):
-    yield Progress(0, None, "Ranking candidates and ordering the review queue…")
-    with Project.open(path) as project:
-        return prepare_queue(project, encoder_id)
+def review_job(path: Path, encoder_id: int, token: CancelToken):
+    yield Progress(0, None, "Scoring identities for review…")
+    return (yield from project_job(path, lambda p: prepare_review(p, encoder_id, token)))
 
 
 class ReviewController(QObject):
@@ -76,18 +77,27 @@ class ReviewController(QObject):
                 lambda: self.embed(encoder.id),
             )
             return
-        self.view.show_empty(f"Preparing the review queue for <b>{encoder.name}</b>…")
+        self.view.model_label.setText(f"model: {encoder.name}")
+        self.view.show_empty(f"Preparing identity review for <b>{encoder.name}</b>…")
         path = p.path
         self.ws.run_job(
             "Preparing review",
-            lambda t: queue_job(path, encoder.id, t),
+            lambda t: review_job(path, encoder.id, t),
             lambda res: self._ready(encoder.id, res),
             modal=False,
         )
 
     def embed(self, encoder_id: int) -> None:
-        path = self.project.path
-        self.ws.run_job("Embedding crops", lambda t: embed_job(path, encoder_id, t), self._embedded)
+        p = self.project
+        encoder = p.encoders.get(encoder_id)
+        self.view.clear_session(f"model: {encoder.name} (embedding…)")
+        self.view.show_empty(f"Embedding crops for <b>{encoder.name}</b>…")
+        path = p.path
+        if (
+            self.ws.run_job("Embedding crops", lambda t: embed_job(path, encoder_id, t), self._embedded)
+            is None
+        ):
+            self.activate()  # another job runs: offer embedding again instead of claiming it runs
 
     def _embedded(self, report) -> None:
         msg = f"Embedded {report.encoded:,} crops on {report.provider} ({report.rate:,.0f}/s)"
@@ -103,7 +113,19 @@ class ReviewController(QObject):
         if p.active_encoder_id != encoder_id:  # the encoder was switched while the queue was ranked
             self.activate()
             return
-        index, queue = result
-        session = ReviewSession(p, encoder_id, self.operator, index=index, queue=queue)
+        prepared: Prepared = result
+        crops = crop_lookup(p)
+        names = identity_names(p)
+        session = ReviewSession(
+            p,
+            encoder_id,
+            self.operator,
+            prepared.index,
+            prepared.similarity,
+            engine=(prepared.engine, prepared.seen_row),
+            readable=lambda c: c in crops and Path(crops[c].path).is_file(),
+            identity_name=lambda k: names.get(k) or f"ID-{k:04d}",
+            crop_name=lambda c: crops[c].caption if c in crops else f"crop {c}",
+        )
         encoder = p.encoders.get(encoder_id)
-        self.view.set_session(session, crop_lookup(p), f"model: {encoder.name}")
+        self.view.set_session(session, crops, f"model: {encoder.name}", names)

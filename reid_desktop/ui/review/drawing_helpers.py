@@ -75,7 +75,8 @@ def scaled_font(base: QFont, factor: float, bold: bool = False) -> QFont:
 def format_value(v: float) -> str:
     if not math.isfinite(v):
         return "–"
-    return f"{v:.2f}".replace("-", "\u2212")
+    text = f"{v:.2f}"
+    return "0.00" if text == "-0.00" else text.replace("-", "\u2212")
 
 
 def format_compact(v: float) -> str:
@@ -85,4 +86,6 @@ def format_compact(v: float) -> str:
     text = f"{v:.2f}"
     if abs(v) >= 0.995:
         return "1" if v > 0 else "\u22121"
+    if text in ("-0.00", "0.00"):  # a tiny negative rounds to zero: no sign on ".00"
+        return ".00"
     return text.replace("0.", ".", 1).replace("-", "\u2212")

@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         self.browser.set_project(project)
         self._show_project_state()
         self.statusBar().showMessage(f"Opened {project.path}", 5000)
+        self.refresh_review_if_shown()  # reopened with the Review tab in front: fill it now
         return True
 
     def close_project(self) -> None:

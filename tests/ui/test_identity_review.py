@@ -1,0 +1,187 @@
+"""The identity review screen driven through the window (pytest-qt, offscreen): merging two groups
+by keyboard and undoing it, the header, the floor, navigation, and the screen fixes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers.synth import make_camera_folder
+from PySide6.QtCore import Qt
+
+from reid_desktop.ui.shell.main_window import MainWindow
+
+
+def wait_idle(qtbot, w: MainWindow, timeout: int = 60_000) -> None:
+    qtbot.waitUntil(lambda: w.job is None, timeout=timeout)
+
+
+def _person(c) -> int:
+    return int(Path(c.rel_path).name[1:4])  # p003_v1_s2.jpg -> 3
+
+
+def _project(qtbot, w: MainWindow, tmp_path: Path, people: int = 4, per: int = 2) -> dict[int, int]:
+    """Crops on disk, one registered encoder, and embeddings that cluster by person (so the
+    proposals are predictable); returns crop id -> person."""
+    cams = [make_camera_folder(tmp_path / "cams" / f"cam{i}", people=people, per_person=per, seed=i) for i in (1, 2)]
+    assert w.create_project(tmp_path / "review.reidproj")
+    w.add_folders([str(c) for c in cams], "folders")
+    wait_idle(qtbot, w)
+    p = w.project
+    enc = p.encoders.add("synthetic", str(tmp_path / "none.onnx"), "sha", {})
+    p.set_active_encoder(enc.id)
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(people, 16)) * 3
+    crops = p.crops.all()
+    p.embeddings.put_many(
+        enc.id,
+        [(c.id, centres[_person(c)] + rng.normal(size=16) * 0.3, rng.normal(size=(4, 8))) for c in crops],
+    )
+    return {c.id: _person(c) for c in crops}
+
+
+def _open_review(qtbot, w: MainWindow) -> None:
+    w.show_tab("Review")
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.review.session is not None and w.review.proposal is not None, timeout=60_000)
+
+
+def _key(qtbot, w, k, mod=Qt.NoModifier) -> None:
+    qtbot.keyClick(w.review, k, mod)
+
+
+def test_merging_two_groups_by_keyboard_and_undoing_it(qtbot, window, tmp_path):
+    w = window
+    person = _project(qtbot, w, tmp_path)
+    by = {}
+    for c, p in sorted(person.items()):
+        by.setdefault(p, []).append(c)
+    a, b = by[0][:2], by[0][2:]  # person 0: a group in cam1 and one in cam2
+    w.project.decisions.record(a[0], a[1], "same", operator="t")
+    w.project.decisions.record(b[0], b[1], "same", operator="t")
+    _open_review(qtbot, w)
+    v, s = w.review, w.review.session
+    ka, kb = s.engine.key(a[0]), s.engine.key(b[0])
+    for _ in range(30):  # → puts proposals off until one shows the two groups together
+        p = v.proposal
+        if p.anchor in (ka, kb) and {ka, kb} - {p.anchor} <= {c.key for c in p.candidates}:
+            break
+        _key(qtbot, w, Qt.Key_Right)
+    else:
+        pytest.fail("the two groups were never proposed together")
+    other = kb if p.anchor == ka else ka
+    row = [c.key for c in p.candidates].index(other)
+    for r in range(v.candidates.rowCount()):  # tick exactly the other group
+        if v.candidates.is_ticked(r) != (r == row):
+            if r < 9:
+                _key(qtbot, w, Qt.Key_1 + r)
+            else:
+                v.strip.setCurrentIndex(v.candidates.index(r))
+                _key(qtbot, w, Qt.Key_Space)
+    assert v.candidates.ticked() == [other]
+    before = len(w.project.decisions.actions())
+    _key(qtbot, w, Qt.Key_Return)
+    assert len(w.project.decisions.actions()) == before + 1  # one action
+    assert set(s.engine.crops(s.engine.key(a[0]))) == set(a) | set(b)
+    assert "Saved:" in v.hint.text() and "1 merged" in v.hint.text()
+    _key(qtbot, w, Qt.Key_U)
+    assert s.engine.key(a[0]) != s.engine.key(b[0])
+    assert "Undone:" in v.hint.text()
+    assert len(w.project.decisions.actions()) == before + 2  # the undo is an action too
+    _key(qtbot, w, Qt.Key_U, Qt.ShiftModifier)
+    assert s.engine.key(a[0]) == s.engine.key(b[0])
+    # The Identities tab shows the result.
+    w.show_tab("Identities")
+    assert any(set(a) | set(b) <= set(r.crops) for r in w.identities.model.rows())
+
+
+def test_s_d_k_record_one_verdict_each_and_the_header_counts_them_apart(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    v = w.review
+    _key(qtbot, w, Qt.Key_S)
+    _key(qtbot, w, Qt.Key_D)
+    _key(qtbot, w, Qt.Key_K)
+    verdicts = [d.verdict for d in w.project.decisions.active()]
+    assert sorted(verdicts) == ["different", "same", "skip"]
+    assert all(d.encoder_id == w.project.active_encoder_id for d in w.project.decisions.active())
+    v._update_stats()
+    text = v.stats_label.text()
+    assert "1 same" in text and "1 different" in text and "1 can't tell" in text
+
+
+def test_floor_left_and_right(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    v = w.review
+    first = v.proposal
+    _key(qtbot, w, Qt.Key_Left)
+    assert "Nothing put off" in v.hint.text()  # ← says why it did not move
+    _key(qtbot, w, Qt.Key_Right)
+    assert v.proposal.anchor != first.anchor
+    _key(qtbot, w, Qt.Key_Left)
+    assert v.proposal == first
+    v.floor.setValue(1.0)
+    assert v.proposal is None and "Nothing left to propose above the floor (1.00)" in v.title.text()
+    v.floor.setValue(0.0)
+    assert v.proposal == first
+
+
+def test_the_header_never_widens_the_window(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    w.resize(1180, 760)
+    qtbot.wait(50)
+    width = w.width()
+    w.review.stats_label.setText("<b>123,456</b> crops alone · " * 20)
+    w.review.hint.setText("a long hint " * 40)
+    w.review.title.setText("a long title " * 40)
+    qtbot.wait(50)
+    assert w.width() == width and w.minimumSizeHint().width() <= width
+
+
+def test_reopening_from_recent_fills_the_review_tab(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    path = w.project.path
+    w.close_project()
+    assert w.open_project(path)  # as Open Recent does, with Review still the current tab
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.review.session is not None, timeout=15_000)
+    assert w.review.stack.currentIndex() == 1 and w.review.proposal is not None
+
+
+def test_the_header_does_not_name_the_old_model_while_the_new_one_embeds(qtbot, window, tmp_path):
+    from helpers.onnx_factory import tiny_encoder
+
+    from reid_desktop.core.encoders.registry import register_encoder
+
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    assert "synthetic" in w.review.model_label.text()
+    enc = register_encoder(w.project, tiny_encoder(tmp_path / "tiny.onnx"), "tiny", activate=False)
+    w.encoder_actions.activate(enc.id)
+    assert "synthetic" not in w.review.model_label.text()
+    assert "tiny" in w.review.model_label.text()
+    wait_idle(qtbot, w)
+
+
+def test_a_moved_crop_is_skipped_with_a_note(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    p = w.review.proposal
+    gone = Path(w.review.crops[p.anchor_crops[0]].path)
+    gone.rename(gone.with_suffix(".moved"))
+    w.review.session.defer()  # the next time it comes up, its file is gone
+    w.review.session.deferred.clear()
+    w.review.session._current = None
+    w.review.show_current()
+    assert "cannot be read" in w.review.hint.text() and "Re-scan" in w.review.hint.text()
+    assert w.review.proposal is None or p.anchor_crops[0] not in w.review.proposal.anchor_crops
