@@ -1,5 +1,5 @@
 """End to end: ingest + embed N synthetic crops (default 10,000) with a small encoder, then re-open
-the project and time it to the first proposal (index load + review queue + first candidates).
+the project and time it to the first proposal (index load + similarity table + identity proposals).
 
     python bench/bench_e2e.py [--n 10000] [--model PATH.onnx]
 
@@ -25,7 +25,8 @@ from reid_desktop.core.encoders.embed import embed_project  # noqa: E402
 from reid_desktop.core.encoders.registry import open_encoder, register_encoder  # noqa: E402
 from reid_desktop.core.ingest.scan import ingest  # noqa: E402
 from reid_desktop.core.jobs import run_job  # noqa: E402
-from reid_desktop.core.review.session import ReviewSession, prepare_queue  # noqa: E402
+from reid_desktop.core.review.cache import prepare_review  # noqa: E402
+from reid_desktop.core.review.session import ReviewSession  # noqa: E402
 from reid_desktop.store import Project  # noqa: E402
 
 
@@ -50,22 +51,28 @@ def main() -> int:
             rep = run_job(embed_project(p, model.id, open_encoder(model)))
             t_embed = time.perf_counter() - t1
             t_q = time.perf_counter()
-            prepare_queue(p, model.id)  # first ranking of the queue; cached in the project file
+            run_job(prepare_review(p, model.id))  # first similarity table; cached in the project file
             t_queue = time.perf_counter() - t_q
         total = time.perf_counter() - t0
         t2 = time.perf_counter()
         with Project.open(root / "e2e.reidproj") as p:
-            index, queue = prepare_queue(p, p.active_encoder_id)
-            session = ReviewSession(p, p.active_encoder_id, "bench", index=index, queue=queue)
-            pair = session.current()
-            cands = session.candidates(pair.query)
+            prep = run_job(prepare_review(p, p.active_encoder_id))
+            session = ReviewSession(
+                p,
+                p.active_encoder_id,
+                "bench",
+                prep.index,
+                prep.similarity,
+                engine=(prep.engine, prep.seen_row),
+            )
+            proposal = session.current()
             t_first = time.perf_counter() - t2
             t3 = time.perf_counter()
             n_dec = 50
             for _ in range(n_dec):
                 pr = session.current()
-                session.decide(pr.query, pr.candidate, "different")
-                session.candidates(session.current().query)
+                session.mark_different(pr.candidates[0].key)
+                session.current()
             t_dec = (time.perf_counter() - t3) / n_dec
     print(f"crops: {args.n}, encoder: {model_path.name} on {rep.provider}")
     print(f"baseline decode-only pass:         {t_base:.2f} s ({args.n / t_base:,.0f} crops/s)")
@@ -75,12 +82,12 @@ def main() -> int:
         f"{t_base / t_embed:.2f}x the decode-only baseline's speed)"
     )
     print(f"ingest + embed:                    {total:.2f} s ({args.n / total:,.0f} crops/s)")
-    print(f"first review queue (then cached):  {t_queue * 1000:.0f} ms")
+    print(f"first similarity table (then cached): {t_queue * 1000:.0f} ms")
     print(
-        f"re-open to first proposal:         {t_first * 1000:.0f} ms ({len(queue):,} queued pairs, "
-        f"{len(cands)} candidates shown)"
+        f"re-open to first proposal:         {t_first * 1000:.0f} ms "
+        f"({len(proposal.candidates)} candidates shown)"
     )
-    print(f"decide + next pair (mean of {n_dec}):   {t_dec * 1000:.1f} ms")
+    print(f"decide + next proposal (mean of {n_dec}): {t_dec * 1000:.1f} ms")
     return 0
 
 

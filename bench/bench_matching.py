@@ -1,5 +1,6 @@
 """Proposal latency: top-50 cross-camera candidates among 10,000 and 100,000 synthetic embeddings,
-and building the full review queue for 10,000 crops.
+and building the old per-crop review queue for 10,000 crops (bench/baseline_pair_queue.py; identity
+review's own figures are in bench/bench_proposals.py).
 
 Baseline, in the same run: a naive full sort (np.argsort of every score) for the same query, so the
 ratio shows what argpartition + masking buys.
@@ -12,12 +13,16 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from reid_desktop.core.identities.links import LinkGraph
-from reid_desktop.core.retrieval.matching import GalleryIndex
-from reid_desktop.core.review.queue import build_queue
+sys.path.insert(0, str(Path(__file__).parent))
+
+from baseline_pair_queue import build_queue  # noqa: E402  (the per-crop queue the app used before)
+
+from reid_desktop.core.identities.links import LinkGraph  # noqa: E402
+from reid_desktop.core.retrieval.matching import GalleryIndex  # noqa: E402
 
 
 def synthetic_index(n: int, dim: int = 256, people: int | None = None, seed: int = 0) -> GalleryIndex:

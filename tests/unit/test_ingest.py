@@ -300,7 +300,9 @@ def test_name_parsers():
     assert parse_market("-1_c6_000100.png").gt_person == "-1"
     assert parse_market("person_c1.jpg") is None
     info = parse_generic("cam3_frame_000123_20240102_030405.jpg")
-    assert (info.frame, info.timestamp) == (123, "2024-01-02T03:04:05")
+    assert (info.frame, info.timestamp) == (None, "2024-01-02T03:04:05")  # frames: Market only
+    assert parse_generic("f4bc44e6b681.jpg").frame is None  # a hash, not frame 4
+    assert parse_market("0002_c1s1_000451_03.jpg").frame == 451
     assert parse_generic("p001_v0_s1.jpg") == parse_generic("")
     assert parse_generic("x_20241340_250000.jpg").timestamp is None  # month 13: not a time
 

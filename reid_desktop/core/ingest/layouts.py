@@ -11,7 +11,6 @@ LAYOUTS = ("auto", "folders", "market")
 
 # 0002_c1s1_000451_03.jpg: person 2, camera 1, sequence 1, frame 451, box 3 (person -1 = junk).
 MARKET_RE = re.compile(r"^(?P<pid>-?\d+)_c(?P<cam>\d+)(?:s(?P<seq>\d+))?_(?P<frame>\d+)(?:_\d+)?\.")
-FRAME_RE = re.compile(r"(?:^|[_\-.])(?:f|frame)[_-]?(\d{1,9})(?=\D|$)", re.IGNORECASE)
 TIME_RE = re.compile(
     r"(?<!\d)(20\d{2}|19\d{2})-?(\d{2})-?(\d{2})[T_\- ]?(\d{2})[-:.]?(\d{2})[-:.]?(\d{2})(?!\d)"
 )
@@ -33,16 +32,15 @@ def parse_market(name: str) -> NameInfo | None:
 
 
 def parse_generic(name: str) -> NameInfo:
-    """Frame and time from common surveillance export names; both optional."""
-    frame = None
+    """The time from common surveillance export names, when one is there. No frame: only a
+    layout that defines a frame field (Market-1501) gives frames; guessing one from a name read
+    hashes like `f4bc44e6b681` as frame 4, and identity review trusts frames."""
     timestamp = None
-    if m := FRAME_RE.search(name):
-        frame = int(m.group(1))
     if m := TIME_RE.search(name):
         y, mo, d, h, mi, s = m.groups()
         if 1 <= int(mo) <= 12 and 1 <= int(d) <= 31 and int(h) < 24 and int(mi) < 60 and int(s) < 61:
             timestamp = f"{y}-{mo}-{d}T{h}:{mi}:{s}"
-    return NameInfo(frame=frame, timestamp=timestamp)
+    return NameInfo(timestamp=timestamp)
 
 
 def is_image_name(name: str) -> bool:
