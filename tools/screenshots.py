@@ -1,9 +1,10 @@
 """Render each main screen to PNG (offscreen):
 `python -m tools.screenshots OUT_DIR [--synthetic]`.
 
-Uses ../shared/data/pku-reid-dev when present (its ground truth plays the operator for a few
-dozen decisions so Identities has content), otherwise synthetic crops; the default encoder from
-resources/ embeds them. Bad files are added so the skipped-files report has content.
+Uses ../shared/data/pku-reid-dev when present (its ground truth plays the operator for a dozen
+proposals so Identities has content), otherwise synthetic crops; the default encoder from
+resources/ embeds them. Bad files are added so the skipped-files report has content. Review and
+Identities are also rendered at 1366×768 and 1920×1080.
 """
 
 from __future__ import annotations
@@ -91,6 +92,36 @@ def _play_operator(w, actions: int) -> None:
     w.review.show_current()
 
 
+def _at_sizes(app: QApplication, w, out: Path, name: str) -> None:
+    """The same screen at a laptop and a desktop size."""
+    size = w.size()
+    for width, height in ((1366, 768), (1920, 1080)):
+        w.resize(width, height)
+        _pump(app, 0.6)
+        save(w, out, f"{name}-{width}x{height}")
+    w.resize(size)
+    _pump(app, 0.3)
+
+
+def _review_states(app: QApplication, w, out: Path) -> None:
+    """Identity review: the first proposal (not calibrated yet), one after some verdicts (ticks
+    from calibrated P), another crop pair of the same two identities, nothing left at the floor."""
+    _pump(app, 0.8)
+    save(w, out, "05a-review-first")
+    _play_operator(w, 12)
+    _pump(app, 1.0)
+    save(w, out, "05-review")
+    _at_sizes(app, w, out, "05-review")
+    w.review.next_pair()
+    _pump(app, 0.3)
+    save(w, out, "05b-review-next-pair")
+    w.review.floor.setValue(1.0)
+    _pump(app, 0.5)
+    save(w, out, "05c-review-nothing-left")
+    w.review.floor.setValue(0.0)
+    _pump(app, 0.3)
+
+
 def save(widget: QWidget, out: Path, name: str) -> None:
     path = out / f"{name}.png"
     widget.grab().save(str(path))
@@ -140,9 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             _wait_job(app, w)
         _wait_job(app, w)
         if w.review.session is not None:
-            _play_operator(w, 40)
-            _pump(app, 0.5)
-            save(w, out, "05-review")
+            _review_states(app, w, out)
         w.show_tab("Identities")
         _pump(app, 0.8)
         if w.identities.model.rowCount():
@@ -150,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             w.identities.rename("red jacket, backpack")
             _pump(app, 0.8)
         save(w, out, "06-identities")
+        _at_sizes(app, w, out, "06-identities")
+        merge = w.identities.merge_dialog()
+        if merge is not None:
+            _pump(app, 0.8)
+            save(merge, out, "06b-identities-merge-with")
+            merge.close()
         w.show_tab("Models")
         _pump(app, 0.3)
         save(w, out, "07-models")

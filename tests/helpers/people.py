@@ -12,6 +12,8 @@ from reid_desktop.core.retrieval.matching import GalleryIndex
 from reid_desktop.core.retrieval.neighbours import CropSimilarity, Params, build_similarity
 from reid_desktop.store import Project
 
+SMALL = Params(k1=6, k2=3, width=10)  # neighbour lists for a few dozen crops
+
 
 @dataclass
 class People:
@@ -46,13 +48,16 @@ def add_people(
     noise: float = 0.35,
     dim: int = 16,
     seed: int = 0,
-    params: Params = Params(k1=6, k2=3, width=10),
+    params: Params = SMALL,
     frames: bool = False,
 ) -> People:
     """`people` persons seen `per_camera` times in each camera; embeddings are a per-person
     centre plus noise (and a per-camera shift, as real cameras have)."""
     rng = np.random.default_rng(seed)
-    cams = [project.cameras.add(f"cam{c + 1}", f"/nowhere/cam{c + 1}", "folders", source_key=str(c)) for c in range(cameras)]
+    cams = [
+        project.cameras.add(f"cam{c + 1}", f"/nowhere/cam{c + 1}", "folders", source_key=str(c))
+        for c in range(cameras)
+    ]
     rows = []
     for cam in cams:
         for p in range(people):
@@ -74,10 +79,15 @@ def add_people(
     crops = project.crops.all()
     centres = rng.normal(size=(people, dim))
     cam_shift = {cam.id: rng.normal(size=dim) * 0.3 for cam in cams}
-    feats = np.stack([centres[int(c.gt_person)] + cam_shift[c.camera_id] + rng.normal(size=dim) * noise for c in crops])
+    feats = np.stack(
+        [centres[int(c.gt_person)] + cam_shift[c.camera_id] + rng.normal(size=dim) * noise for c in crops]
+    )
     stripes = rng.normal(size=(len(crops), 4, 8)).astype(np.float32)
     index = GalleryIndex(
-        np.array([c.id for c in crops]), np.array([c.camera_id for c in crops]), feats.astype(np.float32), stripes
+        np.array([c.id for c in crops]),
+        np.array([c.camera_id for c in crops]),
+        feats.astype(np.float32),
+        stripes,
     )
     frame_arr = np.array([np.nan if c.frame is None else c.frame for c in crops]) if frames else None
     sim = run_job(build_similarity(index.feats, index.cameras, frame_arr, params))

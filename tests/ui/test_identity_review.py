@@ -24,7 +24,10 @@ def _person(c) -> int:
 def _project(qtbot, w: MainWindow, tmp_path: Path, people: int = 4, per: int = 2) -> dict[int, int]:
     """Crops on disk, one registered encoder, and embeddings that cluster by person (so the
     proposals are predictable); returns crop id -> person."""
-    cams = [make_camera_folder(tmp_path / "cams" / f"cam{i}", people=people, per_person=per, seed=i) for i in (1, 2)]
+    cams = [
+        make_camera_folder(tmp_path / "cams" / f"cam{i}", people=people, per_person=per, seed=i)
+        for i in (1, 2)
+    ]
     assert w.create_project(tmp_path / "review.reidproj")
     w.add_folders([str(c) for c in cams], "folders")
     wait_idle(qtbot, w)
@@ -75,7 +78,7 @@ def test_merging_two_groups_by_keyboard_and_undoing_it(qtbot, window, tmp_path):
     for r in range(v.candidates.rowCount()):  # tick exactly the other group
         if v.candidates.is_ticked(r) != (r == row):
             if r < 9:
-                _key(qtbot, w, Qt.Key_1 + r)
+                _key(qtbot, w, Qt.Key(int(Qt.Key_1) + r))
             else:
                 v.strip.setCurrentIndex(v.candidates.index(r))
                 _key(qtbot, w, Qt.Key_Space)
@@ -108,7 +111,7 @@ def test_s_d_k_record_one_verdict_each_and_the_header_counts_them_apart(qtbot, w
     assert sorted(verdicts) == ["different", "same", "skip"]
     assert all(d.encoder_id == w.project.active_encoder_id for d in w.project.decisions.active())
     v._update_stats()
-    text = v.stats_label.text()
+    text = v.detail_label.text()
     assert "1 same" in text and "1 different" in text and "1 can't tell" in text
 
 
@@ -138,6 +141,7 @@ def test_the_header_never_widens_the_window(qtbot, window, tmp_path):
     qtbot.wait(50)
     width = w.width()
     w.review.stats_label.setText("<b>123,456</b> crops alone · " * 20)
+    w.review.detail_label.setText("decided: 1 same · " * 30)
     w.review.hint.setText("a long hint " * 40)
     w.review.title.setText("a long title " * 40)
     qtbot.wait(50)

@@ -56,7 +56,9 @@ def test_in_force_matches_the_definition_on_random_chains():
 def test_undo_and_redo_are_whole_actions(project):
     a, b, c, d = _crops(project, 4)
     ledger = DecisionLedger(project)
-    merge = ledger.record("merge", [NewRow(a, b, "same"), NewRow(a, c, "same"), NewRow(a, d, "different")], operator="o")
+    merge = ledger.record(
+        "merge", [NewRow(a, b, "same"), NewRow(a, c, "same"), NewRow(a, d, "different")], operator="o"
+    )
     assert ledger.links.members(a) == [a, b, c] and ledger.links.forbidden(c, d)
     undo = ledger.undo(merge.id, operator="o")
     assert undo.undoes_id == merge.id and undo.kind == "undo"

@@ -13,7 +13,9 @@ from reid_desktop.core.retrieval.neighbours import CropSimilarity, Params, build
 def _slow(feats, shift_of, k1, k2, lam):
     """k-reciprocal similarity on d = 2 − 2(cos − shift) with Python sets (stable ties)."""
     n = len(feats)
-    d = np.array([[max(0.0, 2 - 2 * (feats[i] @ feats[j] - shift_of(i, j))) for j in range(n)] for i in range(n)])
+    d = np.array(
+        [[max(0.0, 2 - 2 * (feats[i] @ feats[j] - shift_of(i, j))) for j in range(n)] for i in range(n)]
+    )
     np.fill_diagonal(d, 0.0)
     m = d.max(axis=1)
     order = [list(np.argsort(d[i] / m[i], kind="stable")) for i in range(n)]

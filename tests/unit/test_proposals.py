@@ -59,17 +59,21 @@ def test_group_scores_match_the_formula():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("exact", [True, False])
 def test_incremental_lists_equal_a_brute_force_recomputation(project, seed, exact):
-    people = add_people(project, people=4, per_camera=3, seed=seed, noise=0.6, params=Params(k1=6, k2=3, width=40))
+    people = add_people(
+        project, people=4, per_camera=3, seed=seed, noise=0.6, params=Params(k1=6, k2=3, width=40)
+    )
     ids = sorted(people.person)
     links = LinkGraph()
     width = 5
     # The sparse path (exact=False) sees every pair here: its neighbour lists hold every crop.
-    engine = ProposalEngine(people.index.crop_ids, people.similarity, links, width=width, exact_below=0 if not exact else 10**6)
+    engine = ProposalEngine(
+        people.index.crop_ids, people.similarity, links, width=width, exact_below=0 if not exact else 10**6
+    )
     if not exact:
         assert all(len(people.similarity.neighbours(r)) == len(ids) - 1 for r in range(len(ids)))
     _assert_same_lists(_engine_lists(engine), _brute_lists(engine, links, width))
     rng = np.random.default_rng(seed)
-    for step in range(12):  # random verdicts, merges and splits applied incrementally
+    for _ in range(12):  # random verdicts, merges and splits applied incrementally
         a, b = (int(x) for x in rng.choice(ids, 2, replace=False))
         verdict = str(rng.choice(["same", "same", "different", "skip"]))
         if verdict == "same" and links.forbidden(a, b):
@@ -100,7 +104,10 @@ def test_a_merge_after_a_different_never_proposes_the_pair(project):
     for c, p in sorted(people.person.items()):
         by.setdefault(p, []).append(c)
     a, b, c = by[0][0], by[1][0], by[0][1]
-    decisions = [Decision(1, a, b, "different", None, None, "t", "now"), Decision(2, a, c, "same", None, None, "t", "now")]
+    decisions = [
+        Decision(1, a, b, "different", None, None, "t", "now"),
+        Decision(2, a, c, "same", None, None, "t", "now"),
+    ]
     links = LinkGraph(decisions)
     engine = ProposalEngine(people.index.crop_ids, people.similarity, links, width=20)
     ka, kb = links.component(a), links.component(b)

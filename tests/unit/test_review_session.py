@@ -37,7 +37,10 @@ def test_a_group_merge_is_one_action_with_operator_time_and_encoder(project, peo
     assert {(d.operator, d.encoder_id) for d in rows} == {("alice", people.encoder_id)}
     assert (action.operator, action.encoder_id, action.kind) == ("alice", people.encoder_id, "merge")
     assert action.created_at and all(d.created_at == action.created_at for d in rows)
-    assert all(d.score == pytest.approx(p.candidate(k).score, abs=1e-6) for d, k in zip(rows, same + different))
+    assert all(
+        d.score == pytest.approx(p.candidate(k).score, abs=1e-6)
+        for d, k in zip(rows, same + different, strict=True)
+    )
     merged = s.engine.crops(s.engine.key(p.anchor_crops[0]))
     assert set(merged) == set(p.anchor_crops).union(*(p.candidate(k).crops for k in same))
 
@@ -73,8 +76,7 @@ def test_different_holds_after_either_side_merges_with_a_third_identity(project,
     project.decisions.record(a, b, "different", operator="t")
     project.decisions.record(a, c, "same", operator="t")
     s.refresh_links()
-    ka, kb = s.engine.key(a), s.engine.key(b)
-    assert ka == s.engine.key(c)
+    assert s.engine.key(a) == s.engine.key(c)
     while (p := s.current()) is not None:  # no proposal ever pairs the two identities
         assert not _together(s, p, a, b)
         same, different = _oracle(people, p)

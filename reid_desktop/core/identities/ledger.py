@@ -30,6 +30,7 @@ class DecisionLedger:
         self._by_action: dict[int, list[int]] = {}
         self._undone_by: dict[int, int] = {}  # action id -> the undo action that undid it
         self.links = LinkGraph()
+        self._active: list[Decision] | None = None  # cache of active(), dropped when rows arrive
         self._last_row = 0
         self._last_action = 0
         self.sync()
@@ -46,6 +47,7 @@ class DecisionLedger:
         new = self.project.decisions.history(after_id=self._last_row)
         if not new:
             return new
+        self._active = None
         voids = False
         for d in new:
             self.rows[d.id] = d
@@ -86,8 +88,10 @@ class DecisionLedger:
         return row_id in self.rows and row_id not in self._off
 
     def active(self) -> list[Decision]:
-        """Verdicts in force, oldest first."""
-        return [d for d in self.rows.values() if d.verdict != "undo" and d.id not in self._off]
+        """Verdicts in force, oldest first (a fresh list; the ledger keeps its own copy)."""
+        if self._active is None:
+            self._active = [d for d in self.rows.values() if d.verdict != "undo" and d.id not in self._off]
+        return list(self._active)
 
     def rows_of(self, action_id: int) -> list[Decision]:
         return [self.rows[r] for r in self._by_action.get(action_id, [])]
@@ -98,7 +102,7 @@ class DecisionLedger:
 
     def counts(self) -> dict[str, int]:
         out = {"same": 0, "different": 0, "skip": 0}
-        for d in self.active():
+        for d in self._active if self._active is not None else self.active():
             out[d.verdict] += 1
         return out
 

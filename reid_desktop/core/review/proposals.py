@@ -13,9 +13,10 @@ candidate list holds the most expected merges (Σ P(same) over the list). After 
 identities it changed are rescored at once; lists that mention them are marked stale and rescored
 when they come up, so the next proposal stays fast at 10,000 crops.
 
-Candidates come from the crops' k-reciprocal neighbours; an identity none of whose neighbours is
-open any more is scored against every identity, so the queue runs dry only when no open pair is
-left above the floor. Below `exact_below` crops every list is computed against every identity.
+Candidates come from the crops' k-reciprocal neighbours. An identity none of whose neighbours is
+open any more is scored against every identity once nothing nearer is open, so the queue runs
+dry only when no open pair is left above the floor. Below `exact_below` crops every list is
+computed against every identity.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class ProposalEngine:
         self.lists: dict[int, list[Match]] = {}
         self.refs: dict[int, set[int]] = {}  # key -> identities whose list mentions it
         self.dirty: set[int] = set()
+        self.exhausted: set[int] = set()  # identities with no open neighbour (see next_anchor)
         self.top = np.full((n, width), -np.inf, np.float32)  # list scores, at the key's first row
         self.links = links
         self._perm: tuple[np.ndarray, np.ndarray] | None = None  # rows sorted by identity key
@@ -127,6 +129,7 @@ class ProposalEngine:
     def _drop(self, key: int) -> None:
         self.lists.pop(key, None)
         self.dirty.discard(key)
+        self.exhausted.discard(key)
         for r in self.refs.pop(key, set()):
             self.dirty.add(r)
 
@@ -220,10 +223,12 @@ class ProposalEngine:
             out.append(Match(int(keys[i]), float(scores[i]), pair))
         return out
 
-    def _rescore(self, key: int) -> None:
-        matches = self.score(key, None if self.exact else self._near_keys(key), self.width)
-        if not matches and not self.exact:  # no open neighbour left: look at everyone
-            matches = self.score(key, None, self.width)
+    def _rescore(self, key: int, everyone: bool = False) -> None:
+        matches = self.score(key, None if self.exact or everyone else self._near_keys(key), self.width)
+        if not matches and not self.exact and not everyone:
+            # No open neighbour left: its remaining candidates are far ones, scored against every
+            # identity only when nothing nearer is open (see next_anchor).
+            self.exhausted.add(key)
         for old in self.lists.get(key, []):
             self.refs.get(old.key, set()).discard(key)
         self.lists[key] = matches
@@ -235,7 +240,7 @@ class ProposalEngine:
     def candidates(self, key: int, floor: float) -> list[Match]:
         """The anchor's open candidates at or above the floor, best first (rescored if stale)."""
         if key in self.dirty:
-            self._rescore(key)
+            self._rescore(key, everyone=key in self.exhausted)
         return [m for m in self.lists.get(key, []) if m.score >= floor and self._open(key, m.key)]
 
     # ---- choosing ---------------------------------------------------------------------------------
@@ -244,20 +249,16 @@ class ProposalEngine:
     ) -> int | None:
         """The identity whose candidates hold the most expected merges; None when no open pair
         at or above the floor is left (deferred identities in `skip` come last)."""
-        skip_rows = [self._first_row(k) for k in skip if k in self.rows]
+        skip_rows = {self._first_row(k) for k in skip if k in self.rows}
         swept = False
         while True:
-            ok = np.isfinite(self.top) & (self.top >= floor)
-            expected = np.where(ok, prob(np.where(ok, self.top, 0.0)), 0.0).sum(axis=1)
-            expected += ok[:, 0] * 1e-3  # any open candidate beats none, even at P ≈ 0
-            expected[skip_rows] = np.minimum(expected[skip_rows], 1e-6)
-            row = int(np.argmax(expected)) if len(expected) else -1
-            if row < 0 or expected[row] <= 0.0:
-                if swept or not self.dirty:
-                    return None
-                self.rescore(list(self.dirty))  # stale lists might hide open pairs
-                swept = True
-                continue
+            row = self._best_row(prob, floor, skip_rows)
+            if row < 0:
+                if self.dirty and not swept:
+                    self.rescore(list(self.dirty))  # stale lists might hide open pairs
+                    swept = True
+                    continue
+                return self._far_anchor(floor)
             key = int(self.key_of[row])
             if key not in self.rows or self._first_row(key) != row:
                 self.top[row] = -np.inf  # left over from an identity that changed
@@ -268,6 +269,43 @@ class ProposalEngine:
             if self.candidates(key, floor):
                 return key
             self.dirty.add(key)  # its list holds only closed pairs now: refill it
+
+    def _best_row(self, prob: Callable[[np.ndarray], np.ndarray], floor: float, skip_rows: set[int]) -> int:
+        """argmax over identities of Σ P over their list (−1 if none has an open candidate).
+        Lists are visited by their best P, stopping once `width × P(best)` cannot win."""
+        top0 = self.top[:, 0]
+        rows = np.flatnonzero(np.isfinite(top0) & (top0 >= floor))
+        if not len(rows):
+            return -1
+        p0 = prob(top0[rows].astype(np.float64))
+        order = np.argsort(-p0, kind="stable")
+        best_row, best = -1, -1.0
+        for start in range(0, len(order), 256):
+            if best >= self.width * p0[order[start]] + 1e-3:
+                break
+            idx = rows[order[start : start + 256]]
+            sub = self.top[idx].astype(np.float64)
+            ok = np.isfinite(sub) & (sub >= floor)
+            vals = np.where(ok, prob(np.where(ok, sub, 0.0)), 0.0).sum(axis=1) + 1e-3  # open at all
+            if skip_rows:
+                vals[np.isin(idx, list(skip_rows))] = 1e-6  # put off: after everything else
+            j = int(np.argmax(vals))
+            if vals[j] > best:
+                best_row, best = int(idx[j]), float(vals[j])
+        return best_row
+
+    def _far_anchor(self, floor: float) -> int | None:
+        """Nothing near is open: score identities whose neighbours are all decided against every
+        identity, one at a time, until one has a candidate at or above the floor."""
+        while self.exhausted:
+            key = min(self.exhausted)
+            self.exhausted.discard(key)
+            if key not in self.rows:
+                continue
+            self._rescore(key, everyone=True)
+            if self.candidates(key, floor):
+                return key
+        return None
 
     def open_pairs(self, floor: float) -> list[tuple[int, Match]]:
         """Each identity's best open candidate at or above the floor, one entry per pair: what the

@@ -123,7 +123,8 @@ class ReviewSession:
         self.engine.links = self.ledger.links
         if missed := self.ledger.rows_after(self._seen):
             self._after_change(missed)
-        self.calibrator = fit_calibration(scored_verdicts(self.ledger.active(), encoder_id))
+        self._scored = scored_verdicts(self.ledger.active(), encoder_id)
+        self.calibrator = fit_calibration(self._scored)
         self.undo_stack: list[int] = []  # action ids of this session, newest last
         self.redo_stack: list[int] = []  # undo actions that can be undone again (= redo)
         self.deferred: list[int] = []  # anchors put off with "next" (→), newest last
@@ -139,13 +140,15 @@ class ReviewSession:
         self.engine.update_members(crops)
         if voided:  # constraints may have come back or gone: rescore both sides of every pair
             self.engine.rescore(self.engine.key(c) for c in crops if c in self.engine)
+            self._scored = scored_verdicts(self.ledger.active(), self.encoder_id)
         else:
             for d in rows:
                 if d.verdict in ("different", "skip"):
                     a, b = self._keys(d.query_crop_id, d.candidate_crop_id)
                     if a is not None and b is not None:
                         self.engine.prune(a, [b])
-        self.calibrator = fit_calibration(scored_verdicts(self.ledger.active(), self.encoder_id))
+            self._scored += scored_verdicts(rows, self.encoder_id)
+        self.calibrator = fit_calibration(self._scored)  # refit after every verdict
         self._seen = self.ledger.last_row
         self._current = None
 

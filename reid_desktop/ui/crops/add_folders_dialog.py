@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -42,7 +43,7 @@ class AddFoldersDialog(QDialog):
         intro.setWordWrap(True)
         self.list = QListWidget()
         self.list.setSelectionMode(QListWidget.ExtendedSelection)
-        add = QPushButton("Add folder…")
+        add = QPushButton("Add folders…")
         add.clicked.connect(self._browse)
         remove = QPushButton("Remove")
         remove.clicked.connect(self._remove_selected)
@@ -84,11 +85,30 @@ class AddFoldersDialog(QDialog):
     def _update_ok(self) -> None:
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(self.list.count() > 0)
 
+    def folder_picker(self) -> QFileDialog:
+        """A folder chooser that takes several folders at once (Ctrl/Shift-click): the native
+        one picks a single folder."""
+        dlg = QFileDialog(self, "Camera folders", self._start_dir)
+        dlg.setFileMode(QFileDialog.Directory)
+        dlg.setOption(QFileDialog.ShowDirsOnly, True)
+        dlg.setOption(QFileDialog.DontUseNativeDialog, True)
+        for view in dlg.findChildren(QAbstractItemView):
+            if view.objectName() in ("listView", "treeView"):  # the folder lists, not the sidebar
+                view.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        return dlg
+
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Camera folder", self._start_dir)
-        if folder:
-            self._start_dir = str(Path(folder).parent)
+        dlg = self.folder_picker()
+        if dlg.exec():
+            self.add_chosen(dlg)
+
+    def add_chosen(self, dlg: QFileDialog) -> None:
+        """Every folder selected in the chooser."""
+        chosen = dlg.selectedFiles()
+        for folder in chosen:
             self.add_folder(folder)
+        if chosen:
+            self._start_dir = str(Path(chosen[0]).parent)
 
     def _remove_selected(self) -> None:
         for item in self.list.selectedItems():

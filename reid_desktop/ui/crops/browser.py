@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
+    QPushButton,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -24,6 +25,7 @@ from reid_desktop.ui.crops.thumbnails import ThumbnailCache
 
 class CropBrowser(QWidget):
     countsChanged = Signal(str)
+    addFoldersRequested = Signal()
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +70,20 @@ class CropBrowser(QWidget):
         self.zoom.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
         self.zoom.valueChanged.connect(self._apply_zoom)
         self.count_label = QLabel()
+        # A new project has nothing to browse: say what to do first.
+        self.empty_hint = QWidget()
+        self.empty_hint.setObjectName("cropsEmptyHint")
+        hint_text = QLabel(
+            "<b>No crops yet.</b> Add one folder per camera (several at once, or drop them on the "
+            "dialog): <b>Cameras → Add Camera Folders…</b> (Ctrl+Shift+A)."
+        )
+        hint_text.setWordWrap(True)
+        hint_button = QPushButton("Add Camera Folders…")
+        hint_button.clicked.connect(self.addFoldersRequested.emit)
+        hl = QHBoxLayout(self.empty_hint)
+        hl.addWidget(hint_text, 1)
+        hl.addWidget(hint_button)
+        self.empty_hint.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
@@ -77,6 +93,7 @@ class CropBrowser(QWidget):
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
         right.addLayout(top)
+        right.addWidget(self.empty_hint)
         right.addWidget(self.grid, 1)
         right.addWidget(self.count_label)
         right_w = QWidget()
@@ -101,6 +118,9 @@ class CropBrowser(QWidget):
         current = self.selected_camera_id()
         stats = self._project.cameras.stats() if self._project else []
         self.cameras.set_stats(stats)
+        self.empty_hint.setVisible(
+            self._project is not None and not any(s.present + s.missing for s in stats)
+        )
         row = 0
         for i, s in enumerate(stats, 1):
             if s.camera.id == current:

@@ -17,7 +17,7 @@ from reid_desktop.ui.review.drawing_helpers import diverging_color, format_value
 from reid_desktop.ui.review.pair_layout import SIDES, PairLayout, stripe_band
 
 EMPTY_TITLE = "No pair selected"
-EMPTY_DETAIL = "Pick a query and one of its candidates to compare them stripe by stripe."
+EMPTY_DETAIL = "Pick a candidate to compare its crops with the anchor's, stripe by stripe."
 
 
 def paint_empty(p: QPainter, rect: QRectF, palette: QPalette, font: QFont) -> None:

@@ -134,8 +134,17 @@ class ReviewView(QWidget):
         self.model_label = QLabel()
         self.model_label.setObjectName("reviewModel")
         self.model_label.setStyleSheet("color: #555;")
+        self.detail_label = QLabel()  # decided counts and calibration, a quieter second line
+        self.detail_label.setObjectName("reviewDetail")
+        self.detail_label.setStyleSheet("color: #666;")
+        self.detail_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.detail_label.setMinimumWidth(1)
+        counts = QVBoxLayout()
+        counts.setSpacing(0)
+        counts.addWidget(self.stats_label)
+        counts.addWidget(self.detail_label)
         head = QHBoxLayout()
-        head.addWidget(self.stats_label, 1)
+        head.addLayout(counts, 1)
         head.addWidget(self.floor)
         head.addWidget(self.model_label)
 
@@ -219,12 +228,23 @@ class ReviewView(QWidget):
         keys_help.setStyleSheet("color: #666;")
         buttons.addWidget(keys_help)
 
+        proposal = QWidget()
+        pl = QVBoxLayout(proposal)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.strip)
+        pl.addWidget(split, 1)
+        self.finished = QLabel()
+        self.finished.setObjectName("reviewFinished")
+        self.finished.setAlignment(Qt.AlignCenter)
+        self.finished.setWordWrap(True)
+        self.pages = QStackedWidget()  # a proposal, or "nothing left" (the header stays usable)
+        self.pages.addWidget(proposal)
+        self.pages.addWidget(self.finished)
         body = QWidget()
         bl = QVBoxLayout(body)
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.title)
-        bl.addWidget(self.strip)
-        bl.addWidget(split, 1)
+        bl.addWidget(self.pages, 1)
         bl.addWidget(self.hint)
         bl.addLayout(buttons)
 
@@ -293,6 +313,7 @@ class ReviewView(QWidget):
         self.proposal = None
         self.model_label.setText(model_text)
         self.stats_label.setText("")
+        self.detail_label.setText("")
         self.candidates.set_items([], [])
         self.anchor_model.set_items([])
         self.other_model.set_items([])
@@ -331,12 +352,17 @@ class ReviewView(QWidget):
             self.pair_label.setText("")
             self.anchor_label.setText("")
             self.other_label.setText("")
-            self.title.setText(
-                f"<b>Nothing left to propose above the floor ({s.floor:.2f}).</b> Lower the floor to "
-                "see the remaining pairs, or fine-tune the encoder and review again."
+            self.title.setText(f"<b>Nothing left to propose above the floor ({s.floor:.2f}).</b>")
+            self.finished.setText(
+                f"<h3>Nothing left to propose above the floor ({s.floor:.2f})</h3>"
+                "Every pair of identities scoring at least the floor is decided. Lower the floor "
+                "to see the remaining pairs, check the result in Identities, or fine-tune the "
+                "encoder (Ctrl+T) and review again."
             )
+            self.pages.setCurrentIndex(1)
             self._stats_timer.start()
             return
+        self.pages.setCurrentIndex(0)
         items = []
         for c in p.candidates:
             items.append(
@@ -450,13 +476,16 @@ class ReviewView(QWidget):
             if self.session.calibrator.fitted
             else f"{st.open_pairs:,} open pairs (merges left: once calibrated)"
         )
-        text = (
+        self.stats_label.setText(
             f"<b>{st.alone:,}</b> crops alone · <b>{st.identities:,}</b> identities · {left} · "
-            f"decided: {st.merged:,} same · {st.different:,} different · {st.unsure:,} can't tell · "
-            f"<span style='color:#666'>{st.calibration}</span>"
+            f"floor {st.floor:.2f}"
         )
-        self.stats_label.setText(text)
-        self.stats_label.setToolTip(html.unescape(text.replace("<b>", "").replace("</b>", "")))
+        self.detail_label.setText(
+            f"decided: {st.merged:,} same · {st.different:,} different · {st.unsure:,} can't tell · "
+            f"P(same): {st.calibration}"
+        )
+        for label in (self.stats_label, self.detail_label):
+            label.setToolTip(html.unescape(label.text().replace("<b>", "").replace("</b>", "")))
 
     # ---- actions ----------------------------------------------------------------------------------
     def _commit(self, same: list[int], different: list[int] = (), unsure: list[int] = ()) -> None:

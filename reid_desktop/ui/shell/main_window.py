@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.welcome.openRequested.connect(self.open_project_dialog)
         self.welcome.recentChosen.connect(self.open_project)
         self.browser = CropBrowser(self.thumbnails)
+        self.browser.addFoldersRequested.connect(self.add_folders_dialog)
         self.banner = Banner()
         self.banner.actionTriggered.connect(self.show_skipped)
         self.review = ReviewView(self.thumbnails)
