@@ -4,33 +4,16 @@ undoes as a unit, refused with the reason when it would join crops declared diff
 from __future__ import annotations
 
 import pytest
+from helpers.rows import add_crops
 
 from reid_desktop.core.identities import curation as ident
 from reid_desktop.core.identities.ledger import DecisionLedger
-from reid_desktop.store import Project
-
-
-def _crops(project: Project, n: int, camera: str = "cam1") -> list[int]:
-    cam = project.cameras.add(camera, f"/x/{camera}", "folders")
-    project.crops.insert_many(
-        {
-            "camera_id": cam.id,
-            "rel_path": f"{i}.jpg",
-            "sha256": f"{camera}{i}",
-            "width": 1,
-            "height": 1,
-            "size_bytes": 1,
-            "mtime_ns": 1,
-        }
-        for i in range(n)
-    )
-    return [c.id for c in project.crops.for_camera(cam.id)]
 
 
 @pytest.fixture
 def two_identities(project):
-    a = _crops(project, 3, "cam1")
-    b = _crops(project, 2, "cam2")
+    a = add_crops(project, 3, "cam1")
+    b = add_crops(project, 2, "cam2")
     project.decisions.record(a[0], a[1], "same", operator="t")
     project.decisions.record(a[1], a[2], "same", operator="t")
     project.decisions.record(b[0], b[1], "same", operator="t")
@@ -59,7 +42,7 @@ def test_merge_is_one_action_and_undoes_as_one(project, two_identities):
     assert len(ident.identity_rows(project, ledger.links)) == 2
 
 
-def test_merge_across_a_different_is_refused_naming_the_crops(project, two_identities):
+def test_merge_across_a_different_is_refused_naming_theadd_crops(project, two_identities):
     a, b = two_identities
     project.decisions.record(a[2], b[1], "different", operator="t")
     ledger = DecisionLedger(project)

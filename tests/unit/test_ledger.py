@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.rows import add_crops
 
 from reid_desktop.core.identities.ledger import DecisionLedger, unit_of
 from reid_desktop.store import Decision, Project
 from reid_desktop.store.decisions import NewRow, in_force_ids
-
-
-def _crops(project: Project, n: int) -> list[int]:
-    cam = project.cameras.add("c", "/x", "folders")
-    project.crops.insert_many(
-        {
-            "camera_id": cam.id,
-            "rel_path": f"{i}.jpg",
-            "sha256": str(i),
-            "width": 1,
-            "height": 1,
-            "size_bytes": 1,
-            "mtime_ns": 1,
-        }
-        for i in range(n)
-    )
-    return [c.id for c in project.crops.all()]
 
 
 def _brute_in_force(rows: list[Decision]) -> set[int]:
@@ -54,7 +38,7 @@ def test_in_force_matches_the_definition_on_random_chains():
 
 
 def test_undo_and_redo_are_whole_actions(project):
-    a, b, c, d = _crops(project, 4)
+    a, b, c, d = add_crops(project, 4)
     ledger = DecisionLedger(project)
     merge = ledger.record(
         "merge", [NewRow(a, b, "same"), NewRow(a, c, "same"), NewRow(a, d, "different")], operator="o"
@@ -72,7 +56,7 @@ def test_undo_and_redo_are_whole_actions(project):
 
 
 def test_undoing_an_action_leaves_what_another_edit_already_changed(project):
-    a, b, c = _crops(project, 3)
+    a, b, c = add_crops(project, 3)
     ledger = DecisionLedger(project)
     merge = ledger.record("merge", [NewRow(a, b, "same"), NewRow(a, c, "same")], operator="o")
     ab = ledger.rows_of(merge.id)[0]
@@ -84,7 +68,7 @@ def test_undoing_an_action_leaves_what_another_edit_already_changed(project):
 
 
 def test_rows_written_elsewhere_are_taken_in_by_sync(project, tmp_path):
-    a, b, c = _crops(project, 3)
+    a, b, c = add_crops(project, 3)
     ledger = DecisionLedger(project)
     with Project.open(project.path) as other:  # another process or screen
         other.decisions.record(a, b, "same", operator="x")
@@ -96,7 +80,7 @@ def test_rows_written_elsewhere_are_taken_in_by_sync(project, tmp_path):
 
 
 def test_rows_from_before_actions_are_units_of_their_own(project):
-    a, b = _crops(project, 2)
+    a, b = add_crops(project, 2)
     # A schema-2 row: no action id.
     project.db.execute(
         "INSERT INTO decisions (query_crop_id, candidate_crop_id, verdict, operator, created_at) "

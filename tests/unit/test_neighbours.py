@@ -5,42 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.kreciprocal import slow_encoding
 
 from reid_desktop.core.jobs import run_job
 from reid_desktop.core.retrieval.neighbours import CropSimilarity, Params, build_similarity
 
 
 def _slow(feats, shift_of, k1, k2, lam):
-    """k-reciprocal similarity on d = 2 − 2(cos − shift) with Python sets (stable ties)."""
+    """s(i, j) on d = 2 − 2(cos − shift), from the paper's encoding with row-max normalisation."""
     n = len(feats)
     d = np.array(
         [[max(0.0, 2 - 2 * (feats[i] @ feats[j] - shift_of(i, j))) for j in range(n)] for i in range(n)]
     )
     np.fill_diagonal(d, 0.0)
     m = d.max(axis=1)
-    order = [list(np.argsort(d[i] / m[i], kind="stable")) for i in range(n)]
-
-    def nn(i, k):
-        return set(order[i][: k + 1])
-
-    def recip(i, k):
-        return {j for j in nn(i, k) if i in nn(j, k)}
-
-    half = int(np.around(k1 / 2.0))
-    v = np.zeros((n, n))
-    for i in range(n):
-        r = recip(i, k1)
-        r_star = set(r)
-        for c in r:
-            rc = recip(c, half)
-            if len(rc & r) > 2.0 / 3.0 * len(rc):
-                r_star |= rc
-        w = {j: np.exp(-d[i, j] / m[i]) for j in r_star}
-        total = sum(w.values())
-        for j, x in w.items():
-            v[i, j] = x / total
-    if k2 > 1:
-        v = np.array([np.mean([v[j] for j in order[i][:k2]], axis=0) for i in range(n)])
+    v = slow_encoding(d / m[:, None], k1, k2)
     s = np.zeros((n, n))
     for i in range(n):
         for j in range(n):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.kreciprocal import slow_encoding
 
 from reid_desktop.core.evaluation.metrics import evaluate
 from reid_desktop.core.retrieval.rerank import _nearest, k_reciprocal
@@ -24,29 +25,7 @@ def _slow_rerank(q_g, q_q, g_g, k1, k2, lam):
     d = np.block([[q_q, q_g], [q_g.T, g_g]]).astype(np.float32)
     d = (d / d.max(axis=0)).T  # the reference code's column-max normalisation
     n = len(d)
-    order = [list(np.argsort(d[i], kind="stable")) for i in range(n)]
-
-    def nn(i, k):  # N(i, k): the k + 1 nearest, i itself included
-        return set(order[i][: k + 1])
-
-    def recip(i, k):
-        return {j for j in nn(i, k) if i in nn(j, k)}
-
-    half = int(np.around(k1 / 2.0))
-    v = np.zeros((n, n))
-    for i in range(n):
-        r = recip(i, k1)
-        r_star = set(r)
-        for c in r:
-            rc = recip(c, half)
-            if len(rc & r) > 2.0 / 3.0 * len(rc):
-                r_star |= rc
-        weights = {j: np.exp(-float(d[i, j])) for j in r_star}
-        total = sum(weights.values())
-        for j, w in weights.items():
-            v[i, j] = w / total
-    if k2 > 1:
-        v = np.array([np.mean([v[j] for j in order[i][:k2]], axis=0) for i in range(n)])
+    v = slow_encoding(d, k1, k2)
     out = np.zeros(q_g.shape)
     for i in range(n_q):
         for g in range(q_g.shape[1]):

@@ -5,6 +5,7 @@ Market-1501 layouts give frames."""
 from __future__ import annotations
 
 import numpy as np
+from helpers.rows import add_crops
 
 from reid_desktop.core.jobs import run_job
 from reid_desktop.core.retrieval.matching import GalleryIndex
@@ -13,22 +14,8 @@ from reid_desktop.store import Project
 
 
 def _project_with_embeddings(project: Project, layout: str = "folders") -> int:
-    cam = project.cameras.add("c1", "/x", layout)
-    cam2 = project.cameras.add("c2", "/y", layout)
-    project.crops.insert_many(
-        {
-            "camera_id": c.id,
-            "rel_path": f"{i}.jpg",
-            "sha256": f"{c.id}-{i}",
-            "width": 1,
-            "height": 1,
-            "size_bytes": 1,
-            "mtime_ns": 1,
-            "frame": i,
-        }
-        for c in (cam, cam2)
-        for i in range(12)
-    )
+    add_crops(project, 12, "c1", layout, frames=True)
+    add_crops(project, 12, "c2", layout, frames=True)
     enc = project.encoders.add("e", "/e.onnx", "s", {})
     rng = np.random.default_rng(0)
     project.embeddings.put_many(enc.id, [(c.id, rng.normal(size=8), None) for c in project.crops.all()])
