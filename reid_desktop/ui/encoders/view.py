@@ -88,6 +88,9 @@ class EncodersView(QWidget):
     embedRequested = Signal(int)
     importRequested = Signal()
     fineTuneRequested = Signal()
+    reportRequested = Signal(object)  # the selected encoder's id, None: the active one
+    compareRequested = Signal(object)  # the selected encoder's id (model B), or None
+    runsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +118,9 @@ class EncodersView(QWidget):
             ("Embed missing crops", lambda: self._emit_selected(self.embedRequested)),
             ("Import model…", self.importRequested.emit),
             ("Fine-tune…", self.fineTuneRequested.emit),
+            ("Report…", lambda: self.reportRequested.emit(self._selected_id())),
+            ("Compare…", lambda: self.compareRequested.emit(self._selected_id())),
+            ("Training runs…", self.runsRequested.emit),
         ):
             b = QPushButton(text)
             b.clicked.connect(slot)
@@ -130,6 +136,10 @@ class EncodersView(QWidget):
         idx = self.table.currentIndex()
         if idx.isValid():
             signal.emit(self.model.encoder_at(idx.row()).id)
+
+    def _selected_id(self) -> int | None:
+        idx = self.table.currentIndex()
+        return self.model.encoder_at(idx.row()).id if idx.isValid() else None
 
     def set_project(self, project: Project | None) -> None:
         self.project = project

@@ -35,6 +35,8 @@ from reid_desktop.ui.encoders.actions import EncoderActions
 from reid_desktop.ui.encoders.view import EncodersView
 from reid_desktop.ui.export.actions import ExportActions
 from reid_desktop.ui.identities.view import IdentitiesView
+from reid_desktop.ui.reports.actions import ReportActions
+from reid_desktop.ui.reports.map_view import EmbeddingMapView
 from reid_desktop.ui.review.controller import ReviewController
 from reid_desktop.ui.review.view import ReviewView
 from reid_desktop.ui.shell.banner import Banner
@@ -92,6 +94,13 @@ class MainWindow(QMainWindow):
         self.encoders_view.embedRequested.connect(self.encoder_actions.embed)
         self.encoders_view.importRequested.connect(self.encoder_actions.import_dialog)
         self.encoders_view.fineTuneRequested.connect(self.encoder_actions.fine_tune)
+        self.report_actions = ReportActions(self.workspace)
+        self.encoders_view.reportRequested.connect(self.report_actions.report)
+        self.encoders_view.compareRequested.connect(self.report_actions.compare)
+        self.encoders_view.runsRequested.connect(self.report_actions.runs)
+        self.map_view = EmbeddingMapView(self.workspace, self.thumbnails)
+        self.map_view.showCropsRequested.connect(self.show_crops)
+        self.tabs.addTab(self.map_view, "Map")
         self.tabs.currentChanged.connect(self._tab_changed)
         workspace = QWidget()
         wl = QVBoxLayout(workspace)
@@ -187,6 +196,8 @@ class MainWindow(QMainWindow):
         project = self.project
         try:
             self.encoder_actions.stop_training()
+            self.report_actions.close_all()
+            self.map_view.clear()
             self.thumbnails.clear()
             self.review.clear_session()
             self.review.show_empty("Open a project to review matches.")
@@ -284,6 +295,11 @@ class MainWindow(QMainWindow):
             if self.tabs.tabText(i) == name:
                 self.tabs.setCurrentIndex(i)
 
+    def show_crops(self, crop_ids, current: int | None = None) -> None:
+        """The Crops tab, showing only `crop_ids` (None: all) with `current` selected."""
+        self.browser.show_crops(crop_ids, current)
+        self.show_tab("Crops")
+
     def _tab_changed(self, index: int) -> None:
         w = self.tabs.widget(index)
         if w is self.review:
@@ -297,6 +313,8 @@ class MainWindow(QMainWindow):
             self.identities.reload()
         elif w is self.encoders_view and self.project is not None:
             self.encoders_view.reload()
+        elif w is self.map_view:
+            self.map_view.refresh()
 
     def _encoder_activated(self, encoder_id: int) -> None:
         """Another encoder is active: embed only what it lacks, then the review is rebuilt."""

@@ -20,6 +20,10 @@ PROJECT_ACTIONS = (
     "act_import",
     "act_finetune",
     "act_review",
+    "act_report",
+    "act_compare",
+    "act_runs",
+    "act_map",
 )
 BUSY_BLOCKED = ("act_add", "act_rescan", "act_relink", "act_close")
 
@@ -60,6 +64,10 @@ def build_menus(w) -> None:
     w.act_import = _action(w, "&Import Model…", lambda: w.encoder_actions.import_dialog())
     w.act_finetune = _action(w, "&Fine-tune…", lambda: w.encoder_actions.fine_tune(), "Ctrl+T")
     w.act_review = _action(w, "&Review", lambda: w.show_tab("Review"), "Ctrl+2")
+    w.act_report = _action(w, "Model &Report…", lambda: w.report_actions.report(), "Ctrl+R")
+    w.act_compare = _action(w, "&Compare Models…", lambda: w.report_actions.compare())
+    w.act_runs = _action(w, "Training R&uns…", lambda: w.report_actions.runs())
+    w.act_map = _action(w, "Embedding &Map", lambda: w.show_tab("Map"), "Ctrl+5")
     w.act_shortcuts = _action(w, "&Keyboard Shortcuts", w.show_shortcuts, "F1")
     w.act_about = _action(w, "&About reid-desktop", w.show_about)
 
@@ -80,8 +88,10 @@ def build_menus(w) -> None:
     m.addAction(w.act_skipped)
     m = mb.addMenu("&Models")
     m.addActions([w.act_import, w.act_finetune])
+    m.addSeparator()
+    m.addActions([w.act_report, w.act_compare, w.act_runs])
     m = mb.addMenu("&View")
-    m.addActions([w.act_review, w.act_filter, w.act_zoom_in, w.act_zoom_out])
+    m.addActions([w.act_review, w.act_map, w.act_filter, w.act_zoom_in, w.act_zoom_out])
     m = mb.addMenu("&Help")
     m.addActions([w.act_shortcuts, w.act_about])
 
