@@ -1,5 +1,5 @@
 """Render each main screen to PNG (offscreen):
-`python -m tools.screenshots OUT_DIR [--synthetic]`.
+`python -m tools.screenshots OUT_DIR [--synthetic] [--events RUN.events.jsonl]`.
 
 Uses ../shared/data/pku-reid-dev when present (its ground truth plays the operator for a few
 dozen decisions so Identities has content), otherwise synthetic crops; the default encoder from
@@ -101,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     synthetic = "--synthetic" in args  # for images that may be published (PKU crops may not)
     args = [a for a in args if a != "--synthetic"]
+    if "--events" in args:  # a recorded `reid-train` event stream for the training plots
+        i = args.index("--events")
+        EVENTS.insert(0, Path(args[i + 1]))
+        del args[i : i + 2]
     out = Path(args[0] if args else "screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
@@ -161,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         _pump(app, 0.3)
         save(ft, out, "08-fine-tune")
         ft.close()
+        from tools.plot_screenshots import plot_screens
+
+        plot_screens(app, w, out, tmpd, use_pku, events)
         w.close()
     return 0
 

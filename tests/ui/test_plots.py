@@ -15,6 +15,7 @@ from reid_desktop.core.reports.model_report import CMC_RANKS, model_report
 from reid_desktop.core.reports.training_curves import TrainingCurves
 from reid_desktop.core.training.monitor import TrainingMonitor
 from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
+from reid_desktop.ui.plots.embedding_map import UNLABELLED
 from reid_desktop.ui.plots.report_plots import BINS, CmcPlot, ScorePlot
 from reid_desktop.ui.plots.training_curves import TrainingCurvesPlot
 from reid_desktop.ui.reports.report_dialog import ModelReportDialog
@@ -184,14 +185,17 @@ def test_map_tab_hover_click_and_lasso(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: w.map_view.plot.map is not None, timeout=30_000)
     plot = w.map_view.plot
     m = plot.map
-    # Every point is drawn once: grey when in no identity, else in its identity's colour group.
-    grey_x = xy(plot.grey)[0]
-    assert len(grey_x) == int((m.identity < 0).sum())
-    drawn = np.concatenate([g.point_index for g in plot.groups])
-    assert sorted(drawn.tolist()) == np.flatnonzero(m.identity >= 0).tolist()
-    for g in plot.groups:  # one colour per identity here (fewer identities than colours)
-        np.testing.assert_allclose(np.column_stack(xy(g)), m.xy[g.point_index], rtol=1e-6)
-        assert len(set(m.identity[g.point_index].tolist())) == 1
+    # Every point is drawn once, in its identity's colour, or grey when in no identity.
+    np.testing.assert_allclose(np.column_stack(xy(plot.points)), m.xy[plot.order], rtol=1e-6)
+    assert sorted(plot.order.tolist()) == list(range(len(m)))
+    drawn = [b.color().name() for b in plot.points.data["brush"]]
+    keys = m.identity[plot.order]
+    assert {c for c, k in zip(drawn, keys, strict=True) if k < 0} == {UNLABELLED}
+    colour_of = {}
+    for c, k in zip(drawn, keys, strict=True):
+        if k >= 0:
+            assert colour_of.setdefault(int(k), c) == c  # one colour per identity
+    assert len(set(colour_of.values())) == len(colour_of) == 3  # fewer identities than colours
     # Hover over a point: its name and identity, and its thumbnail is asked for.
     i = int(np.flatnonzero(m.identity >= 0)[0])
     asked = []

@@ -1,8 +1,8 @@
 """The embedding map widget: one point per crop, coloured by identity (grey when in none) or by
 camera; hover shows the crop's thumbnail and name, a click activates it, a lasso selects.
 
-Drawing stays fast at 20,000 crops because points are grouped by colour (one scatter item per
-colour, so no per-point brush objects) and hover is a vectorised nearest-point search in pixels
+Drawing stays fast at 20,000 crops: all points are one scatter item (pyqtgraph renders each
+distinct colour once and blits it), and hover is a vectorised nearest-point search in pixels
 (`bench/bench_embedding_map.py` measures both).
 """
 
@@ -39,12 +39,12 @@ class ThumbnailSource(Protocol):
     def get(self, path: str) -> QIcon | None: ...
 
 
-def colour_groups(keys: np.ndarray) -> dict[int, np.ndarray]:
-    """Point indices per palette colour, for non-negative keys in sorted-key order; −1 keys are
-    left out (drawn grey)."""
+def colour_slots(keys: np.ndarray) -> np.ndarray:
+    """Palette slot of each point: keys in sorted order take the colours in turn (cycling);
+    −1 (no identity) stays −1, drawn grey."""
+    keys = np.asarray(keys, np.int64)
     uniq = np.unique(keys[keys >= 0])
-    slot = np.searchsorted(uniq, keys) % len(PALETTE)
-    return {c: np.flatnonzero((keys >= 0) & (slot == c)) for c in range(min(len(uniq), len(PALETTE)))}
+    return np.where(keys >= 0, np.searchsorted(uniq, keys) % len(PALETTE), -1)
 
 
 class _MapViewBox(pg.ViewBox):
@@ -87,9 +87,11 @@ class EmbeddingMapPlot(QWidget):
         self.plot.getPlotItem().hideButtons()
         for name in ("left", "bottom"):
             self.plot.getPlotItem().getAxis(name).enableAutoSIPrefix(False)
-        self.grey = pg.ScatterPlotItem(size=5, pen=None, brush=brush(UNLABELLED, 160))
-        self.plot.addItem(self.grey)
-        self.groups: list[pg.ScatterPlotItem] = []
+        self._grey_brush = pg.mkBrush(brush(UNLABELLED, 160))
+        self._brushes = [pg.mkBrush(brush(c, 220)) for c in PALETTE]
+        self.points = pg.ScatterPlotItem(pen=None)
+        self.plot.addItem(self.points)
+        self.order = np.zeros(0, np.int64)  # point i of the map is drawn as item point where order == i
         self.selection_ring = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#111111", width=1.2), brush=None)
         self.hover_ring = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#111111", width=2), brush=None)
         self.lasso_line = pg.PlotCurveItem(pen=pg.mkPen("#111111", width=1.5, style=Qt.DashLine))
@@ -142,25 +144,19 @@ class EmbeddingMapPlot(QWidget):
         return m.camera.astype(np.int64) if self.colour_by == "camera" else m.identity
 
     def _draw(self) -> None:
-        for item in self.groups:
-            self.plot.removeItem(item)
-        self.groups = []
         m = self.map
         if m is None or not len(m):
-            self.grey.setData([], [])
+            self.points.setData([], [])
+            self.order = np.zeros(0, np.int64)
             return
-        keys = self.colour_keys()
-        xy = m.xy
-        grey = keys < 0
-        self.grey.setData(xy[grey, 0], xy[grey, 1])
-        for colour, idx in colour_groups(keys).items():
-            item = pg.ScatterPlotItem(
-                xy[idx, 0], xy[idx, 1], size=7, pen=None, brush=brush(PALETTE[colour], 220)
-            )
-            item.point_index = idx  # which points this item draws, for tests
-            item.setZValue(10)
-            self.plot.addItem(item)
-            self.groups.append(item)
+        slots = colour_slots(self.colour_keys())
+        # Grey first so coloured points sit on top; one item, so a repaint walks one list.
+        self.order = np.argsort(slots >= 0, kind="stable")
+        s = slots[self.order]
+        brushes = [self._grey_brush if k < 0 else self._brushes[k] for k in s.tolist()]
+        self.points.setData(
+            m.xy[self.order, 0], m.xy[self.order, 1], size=np.where(s < 0, 5, 7), brush=brushes, pen=None
+        )
         axes = ("PC 1", "PC 2") if m.method == "pca" else ("", "")
         self.plot.getPlotItem().setLabel("bottom", axes[0])
         self.plot.getPlotItem().setLabel("left", axes[1])
