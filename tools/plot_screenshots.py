@@ -8,36 +8,18 @@ the report has "same" and "different" verdicts to calibrate on.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
+from tools.screenshots import _pump, _wait_job
+from tools.screenshots import save as _save
+
 ROOT = Path(__file__).resolve().parents[1]
 INTEL = ROOT.parent / "shared" / "models" / "intel-person-reid-retail-0267.onnx"
 SIZES = ((1366, 768), (1920, 1080))
-
-
-def _pump(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
-
-
-def _wait_job(app: QApplication, w) -> None:
-    _pump(app, 0.2)
-    while w.job is not None:
-        _pump(app, 0.1)
-    _pump(app, 0.3)
-
-
-def _save(widget, out: Path, name: str) -> None:
-    path = out / f"{name}.png"
-    widget.grab().save(str(path))
-    print(path)
 
 
 def use_intel(app: QApplication, w, tmpd: Path, people: int = 35) -> None:
@@ -85,7 +67,8 @@ def plot_screens(app: QApplication, w, out: Path, tmpd: Path, use_pku: bool, eve
 
         m = TrainingMonitor()
         m.feed(events.read_text())
-        p.training_runs.finish(run.id, "done", {"curve": TrainingCurves.from_monitor(m).to_record()})
+        done = {"before": m.done["before"], "after": m.done["after"]} if m.done is not None else {}
+        p.training_runs.finish(run.id, "done", {**done, "curve": TrainingCurves.from_monitor(m).to_record()})
     for size in SIZES:
         tag = f"{size[0]}x{size[1]}"
         w.resize(*size)

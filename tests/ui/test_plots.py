@@ -77,6 +77,14 @@ def test_hover_reads_out_the_epoch_under_the_cursor(qtbot):
     assert plot.hover.lines[0].value() == 2 and plot.hover.lines[0].isVisible()
     plot.hover.move(QPointF(-50, -50))  # off the plot
     assert not plot.hover.lines[0].isVisible()
+    # New epochs widen the view, until the user zooms; the "A" button follows again.
+    plot.loss_plot.getViewBox().setXRange(1, 2, padding=0)
+    plot.loss_plot.getViewBox().sigRangeChangedManually.emit([True, True])
+    longer = TrainingCurves.from_steps([(e, 1, 1, 1.0) for e in range(1, 9)], [], None)
+    plot.show_curves(longer)
+    assert plot.loss_plot.getViewBox().viewRange()[0] == [1, 2]
+    plot.loss_plot.autoBtn.clicked.emit(plot.loss_plot.autoBtn)
+    assert plot.loss_plot.getViewBox().viewRange()[0][1] > 8
 
 
 def test_report_plots_draw_the_report(qtbot, project):
@@ -220,3 +228,40 @@ def test_map_tab_hover_click_and_lasso(qtbot, window, tmp_path):
     assert shown == expected and "selected on the map" in w.browser.count_label.text()
     w.browser.count_label.linkActivated.emit("all")  # "show all"
     assert w.browser.crops.rowCount() == len(m)
+
+
+class SlowTSNE:
+    """openTSNE's interface, slow enough to cancel: it runs until a callback says stop."""
+
+    def __init__(self, callbacks, callbacks_every_iters, **_kw):
+        self.callback = callbacks
+
+    def fit(self, x):
+        import time
+
+        for it in range(10_000):
+            time.sleep(0.01)
+            if self.callback(it, 0.0, None):
+                break
+        return x[:, :2]
+
+
+def test_cancelled_tsne_goes_back_to_pca(qtbot, window, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from reid_desktop.core.reports import embedding_map as em
+
+    monkeypatch.setitem(sys.modules, "openTSNE", types.SimpleNamespace(TSNE=SlowTSNE))
+    monkeypatch.setattr(em, "tsne_available", lambda: True)
+    w = window
+    w.create_project(tmp_path / "t.reidproj")
+    embedded_project(w.project, people=4)
+    w.show_tab("Map")
+    qtbot.waitUntil(lambda: w.map_view.plot.map is not None and w.job is None, timeout=30_000)
+    assert w.map_view.plot.map.method == "pca"
+    w.map_view.method.setCurrentIndex(1)  # t-SNE: a progress dialog with Cancel
+    qtbot.waitUntil(lambda: w.job is not None, timeout=5_000)
+    w.job.cancel()
+    qtbot.waitUntil(lambda: w.job is None and w.map_view.method.currentData() == "pca", timeout=30_000)
+    assert w.map_view.plot.map.method == "pca" and "PCA" in w.map_view.info.text()

@@ -27,7 +27,7 @@ PALETTE = (
 )  # fmt: skip
 UNLABELLED = "#b5b5b5"
 HOVER_PIXELS = 10  # the cursor picks the nearest point within this many pixels
-THUMB = QSize(64, 128)
+THUMB = QSize(80, 160)
 
 
 class ThumbnailSource(Protocol):
@@ -157,9 +157,11 @@ class EmbeddingMapPlot(QWidget):
         self.points.setData(
             m.xy[self.order, 0], m.xy[self.order, 1], size=np.where(s < 0, 5, 7), brush=brushes, pen=None
         )
-        axes = ("PC 1", "PC 2") if m.method == "pca" else ("", "")
-        self.plot.getPlotItem().setLabel("bottom", axes[0])
-        self.plot.getPlotItem().setLabel("left", axes[1])
+        # PCA axes mean something (principal components); t-SNE coordinates do not: no axes.
+        item = self.plot.getPlotItem()
+        for name, label in (("bottom", "PC 1"), ("left", "PC 2")):
+            item.showAxis(name, m.method == "pca")
+            item.setLabel(name, label)
 
     # ---- hover and click -------------------------------------------------------------------------
     def nearest(self, view_pos: QPointF) -> int | None:

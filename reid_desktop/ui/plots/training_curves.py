@@ -40,9 +40,6 @@ class TrainingCurvesPlot(QWidget):
         self.eval_plot.setYRange(0, 1.08, padding=0)
         self.eval_plot.getViewBox().setLimits(yMin=-0.05, yMax=1.1)
         self.loss_plot.getAxis("bottom").setStyle(showValues=False)
-        self.eval_plot.addLegend(
-            offset=(-10, -10), labelTextSize="9pt", brush=brush("#ffffff", 230), pen=pg.mkPen("#cccccc")
-        )
         self.step_curve = self.loss_plot.plot(pen=pg.mkPen(brush(LOSS, 90), width=1), name="loss per step")
         self.epoch_loss_curve = self.loss_plot.plot(
             pen=pg.mkPen(LOSS, width=2), symbol="o", symbolSize=6, symbolBrush=LOSS, symbolPen=None
@@ -62,12 +59,24 @@ class TrainingCurvesPlot(QWidget):
             symbol="star", size=18, brush=brush("#f2c200"), pen=pg.mkPen("#7a6000")
         )
         self.eval_plot.addItem(self.best_star)
-        self.best_lines = [marker_line(None, MUTED, ""), marker_line(None, MUTED, "")]
+        self.best_lines = [marker_line(None, MUTED, ""), marker_line(None, MUTED, "", at=0.1)]
         self.loss_plot.addItem(self.best_lines[0], ignoreBounds=True)
         self.eval_plot.addItem(self.best_lines[1], ignoreBounds=True)
         self.waiting = pg.TextItem("Waiting for the first training steps…", color=MUTED, anchor=(0.5, 0.5))
         self.loss_plot.addItem(self.waiting, ignoreBounds=True)
         self.hover = HoverReadout([self.loss_plot, self.eval_plot], self._readout)
+        # New epochs widen the view until the user zooms or pans; the "A" button follows again.
+        self.follow = True
+        for p in (self.loss_plot, self.eval_plot):
+            p.getViewBox().sigRangeChangedManually.connect(self._stop_following)
+            p.autoBtn.clicked.connect(self._follow_again)
+        # The key sits above the plots: inside, it would hide the last (usually best) epochs.
+        self.key = QLabel(
+            f"<span style='color:{LOSS}'>━ loss per logged step&nbsp; ● mean per epoch</span>"
+            f"&nbsp;&nbsp;&nbsp;<span style='color:{MAP}'>● held-out mAP</span>"
+            f"&nbsp;&nbsp;&nbsp;<span style='color:{RANK1}'>■ Rank-1</span>"
+            "&nbsp;&nbsp;&nbsp;<span style='color:#7a6000'>★ the epoch kept</span>"
+        )
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {MUTED};")
@@ -75,6 +84,7 @@ class TrainingCurvesPlot(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        lay.addWidget(self.key)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.note)
         self.setMinimumSize(420, 240)
@@ -100,12 +110,20 @@ class TrainingCurvesPlot(QWidget):
         self.best_lines[0].label.setFormat("")
         self.waiting.setVisible(c.empty)
         last = max([1.0, *c.step_x.tolist(), *c.eval_epochs.astype(float).tolist()])
-        self.loss_plot.setXRange(0, last, padding=0.03)
+        if self.follow:
+            self.loss_plot.setXRange(0, last, padding=0.03)
         if c.empty:
             self.loss_plot.setYRange(0, 1)
             self.waiting.setPos(last / 2, 0.5)
         self.note.setText(c.note)
         self.note.setVisible(bool(c.note))
+
+    def _stop_following(self, *_args) -> None:
+        self.follow = False
+
+    def _follow_again(self, *_args) -> None:
+        self.follow = True
+        self.show_curves(self.curves)
 
     def _readout(self, x: float) -> tuple[float, str] | None:
         c = self.curves

@@ -8,7 +8,7 @@ import html
 import logging
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,6 +36,7 @@ class EmbeddingMapView(QWidget):
         super().__init__(parent)
         self.ws = workspace
         self.key: tuple | None = None  # what the map on screen was computed from
+        self._tsne_ok = False  # t-SNE installed and the collection small enough
         self.plot = EmbeddingMapPlot(thumbnails)
         self.plot.cropActivated.connect(lambda crop: self.showCropsRequested.emit(None, crop))
         self.plot.selectionChanged.connect(self._selection_changed)
@@ -139,7 +140,8 @@ class EmbeddingMapView(QWidget):
             return
         offered = methods_for(n)
         tsne = self.method.model().item(1)
-        tsne.setEnabled("tsne" in offered)
+        self._tsne_ok = "tsne" in offered
+        tsne.setEnabled(self._tsne_ok)
         tsne.setToolTip(
             ""
             if "tsne" in offered
@@ -157,10 +159,19 @@ class EmbeddingMapView(QWidget):
             lambda m: self._ready(m, key),
             modal=method == "tsne",  # t-SNE takes a while: a progress dialog with Cancel
         )
+        if started is not None and method == "tsne":
+            started.cancelled.connect(self._tsne_cancelled)
         if started is None:
             self.info.setText("Another job is running; the map is computed when it has finished (Recompute).")
         elif self.stack.currentWidget() is self.message:
             self._show_message(f"Projecting the embeddings of <b>{html.escape(name)}</b>…")
+
+    def _tsne_cancelled(self) -> None:
+        """Back to PCA, once the window is free again (the cancelled job still holds it now)."""
+        self.method.blockSignals(True)
+        self.method.setCurrentIndex(0)
+        self.method.blockSignals(False)
+        QTimer.singleShot(0, self.refresh)
 
     def _ready(self, m: EmbeddingMap, key: tuple) -> None:
         self.key = key
@@ -173,4 +184,9 @@ class EmbeddingMapView(QWidget):
             f"({labelled:,} crops coloured, {len(m) - labelled:,} grey: in no identity yet) · "
             f"{html.escape(m.note)} · computed in {m.seconds:.2f} s. Hover for the crop, click to show "
             "it in Crops, L or Shift+drag to lasso."
+            + (
+                " t-SNE (Projection) keeps identities apart better."
+                if m.method == "pca" and self._tsne_ok
+                else ""
+            )
         )
