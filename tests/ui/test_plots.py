@@ -265,3 +265,23 @@ def test_cancelled_tsne_goes_back_to_pca(qtbot, window, tmp_path, monkeypatch):
     w.job.cancel()
     qtbot.waitUntil(lambda: w.job is None and w.map_view.method.currentData() == "pca", timeout=30_000)
     assert w.map_view.plot.map.method == "pca" and "PCA" in w.map_view.info.text()
+
+
+def test_visible_map_catches_up_after_a_job_and_on_open(qtbot, window, tmp_path):
+    w = window
+    w.create_project(tmp_path / "c.reidproj")
+    _enc, ids = embedded_project(w.project, people=4)
+    w.show_tab("Map")
+    qtbot.waitUntil(lambda: w.map_view.plot.map is not None and w.job is None, timeout=30_000)
+    assert (w.map_view.plot.map.identity >= 0).sum() == 0
+    confirm_people(w.project, ids, [0])  # e.g. decided elsewhere while the map is shown
+
+    def other_job(token):
+        yield from ()
+
+    w.run_job("Some other work", other_job)
+    qtbot.waitUntil(lambda: w.job is None and (w.map_view.plot.map.identity >= 0).sum() == 4, timeout=30_000)
+    w.close_project()
+    assert w.map_view.plot.map is None
+    w.open_project(tmp_path / "c.reidproj")  # the Map tab is still the one shown
+    qtbot.waitUntil(lambda: w.map_view.plot.map is not None and w.job is None, timeout=30_000)

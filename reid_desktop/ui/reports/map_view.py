@@ -8,7 +8,7 @@ import html
 import logging
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -167,11 +167,10 @@ class EmbeddingMapView(QWidget):
             self._show_message(f"Projecting the embeddings of <b>{html.escape(name)}</b>…")
 
     def _tsne_cancelled(self) -> None:
-        """Back to PCA, once the window is free again (the cancelled job still holds it now)."""
+        """Back to PCA; the window refreshes the visible map once the cancelled job has ended."""
         self.method.blockSignals(True)
         self.method.setCurrentIndex(0)
         self.method.blockSignals(False)
-        QTimer.singleShot(0, self.refresh)
 
     def _ready(self, m: EmbeddingMap, key: tuple) -> None:
         self.key = key

@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lastDir", str(project.path.parent))
         self.browser.set_project(project)
         self._show_project_state()
+        self.refresh_map_if_shown()
         self.statusBar().showMessage(f"Opened {project.path}", 5000)
         return True
 
@@ -256,6 +257,7 @@ class MainWindow(QMainWindow):
                 if result and on_finished is not None:
                     on_finished(result[0])
                 self.refresh_review_if_shown()
+                self.refresh_map_if_shown()
             except Exception as exc:  # a follow-up that fails says why, in the window
                 log.exception("after %s", title)
                 show_error(self, f"{title} failed", error_text(exc, getattr(self.project, "path", None)))
@@ -289,6 +291,11 @@ class MainWindow(QMainWindow):
             and self.tabs.currentWidget() is self.review
         ):
             self.review_ctl.activate()
+
+    def refresh_map_if_shown(self) -> None:
+        """New embeddings, decisions or project: the visible map catches up (no job if current)."""
+        if self.job is None and self.tabs.currentWidget() is self.map_view:
+            self.map_view.refresh()
 
     def show_tab(self, name: str) -> None:
         for i in range(self.tabs.count()):
