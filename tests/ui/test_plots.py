@@ -230,38 +230,51 @@ def test_map_tab_hover_click_and_lasso(qtbot, window, tmp_path):
     assert w.browser.crops.rowCount() == len(m)
 
 
-class SlowTSNE:
-    """openTSNE's interface, slow enough to cancel: it runs until a callback says stop."""
+class ScriptedTSNE:
+    """openTSNE's interface: calls back every k iterations until told to stop (slow=True: 10 ms a
+    call, long enough to cancel) and returns the first two feature columns."""
+
+    slow = False
 
     def __init__(self, callbacks, callbacks_every_iters, **_kw):
-        self.callback = callbacks
+        self.callback, self.every = callbacks, callbacks_every_iters
 
     def fit(self, x):
         import time
 
-        for it in range(10_000):
-            time.sleep(0.01)
+        for it in range(self.every, (100_000 if self.slow else 751), self.every):
+            time.sleep(0.01 if self.slow else 0)
             if self.callback(it, 0.0, None):
                 break
         return x[:, :2]
 
 
-def test_cancelled_tsne_goes_back_to_pca(qtbot, window, tmp_path, monkeypatch):
+def test_tsne_map_and_its_cancel(qtbot, window, tmp_path, monkeypatch):
     import sys
     import types
 
     from reid_desktop.core.reports import embedding_map as em
 
-    monkeypatch.setitem(sys.modules, "openTSNE", types.SimpleNamespace(TSNE=SlowTSNE))
+    monkeypatch.setitem(sys.modules, "openTSNE", types.SimpleNamespace(TSNE=ScriptedTSNE))
     monkeypatch.setattr(em, "tsne_available", lambda: True)
     w = window
     w.create_project(tmp_path / "t.reidproj")
     embedded_project(w.project, people=4)
     w.show_tab("Map")
     qtbot.waitUntil(lambda: w.map_view.plot.map is not None and w.job is None, timeout=30_000)
-    assert w.map_view.plot.map.method == "pca"
-    w.map_view.method.setCurrentIndex(1)  # t-SNE: a progress dialog with Cancel
+    axis = w.map_view.plot.plot.getPlotItem().getAxis("bottom")
+    assert w.map_view.plot.map.method == "pca" and axis.isVisible()  # PCA axes mean something
+    w.map_view.method.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: w.job is None and w.map_view.plot.map.method == "tsne", timeout=30_000)
+    assert not axis.isVisible()  # t-SNE coordinates do not
+    monkeypatch.setattr(ScriptedTSNE, "slow", True)
+    w.map_view.method.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: w.job is None and w.map_view.plot.map.method == "pca", timeout=30_000)
+    w.map_view.method.setCurrentIndex(1)  # a slow t-SNE: a progress dialog with Cancel
     qtbot.waitUntil(lambda: w.job is not None, timeout=5_000)
+    seen = []
+    w.job.progress.connect(seen.append)
+    qtbot.waitUntil(lambda: any(p.total == 750 and p.done > 0 for p in seen), timeout=10_000)
     w.job.cancel()
     qtbot.waitUntil(lambda: w.job is None and w.map_view.method.currentData() == "pca", timeout=30_000)
     assert w.map_view.plot.map.method == "pca" and "PCA" in w.map_view.info.text()

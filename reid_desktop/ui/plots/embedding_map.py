@@ -160,8 +160,8 @@ class EmbeddingMapPlot(QWidget):
         # PCA axes mean something (principal components); t-SNE coordinates do not: no axes.
         item = self.plot.getPlotItem()
         for name, label in (("bottom", "PC 1"), ("left", "PC 2")):
+            item.setLabel(name, label)  # (shows the axis: hide it after, for t-SNE)
             item.showAxis(name, m.method == "pca")
-            item.setLabel(name, label)
 
     # ---- hover and click -------------------------------------------------------------------------
     def nearest(self, view_pos: QPointF) -> int | None:
