@@ -67,8 +67,8 @@ def cmd_import_model(args: argparse.Namespace) -> int:
         if project is not None:
             from reid_desktop.core.encoders.registry import register_encoder
 
-            model = register_encoder(project, final, args.name)
-            print(f"Registered as model {model.name!r} (id {model.id}) and made active in {project.path}")
+            encoder = register_encoder(project, final, args.name)
+            print(f"Registered as model {encoder.name!r} (id {encoder.id}) and made active in {project.path}")
     finally:
         if project is not None:
             project.close()
@@ -112,23 +112,27 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    from reid_desktop.core.encoders.defaults import working_encoder
     from reid_desktop.core.encoders.embed import embed_project
-    from reid_desktop.core.encoders.registry import open_encoder, resolve_encoder
+    from reid_desktop.core.encoders.registry import open_encoder
 
     with open_project(args.project) as project:
-        model = resolve_encoder(project, args.model)
-        enc = open_encoder(model, stripes=args.stripes)
-        project.set_active_encoder(model.id)
+        fresh = not project.encoders.all()
+        encoder = working_encoder(project, args.model)
+        if fresh:
+            print(f"Registered the default encoder {encoder.name!r} and made it active", file=sys.stderr)
+        enc = open_encoder(encoder, stripes=args.stripes)
+        project.set_active_encoder(encoder.id)
         show, finish = progress_printer()
         try:
-            rep = run_job(embed_project(project, model.id, enc, CancelToken(), args.batch), show)
+            rep = run_job(embed_project(project, encoder.id, enc, CancelToken(), args.batch), show)
         except KeyboardInterrupt:
             finish()
             print("Interrupted; embeddings computed so far are saved. Run again to resume.", file=sys.stderr)
             return 130
         finish()
         print(
-            f"model {model.name!r} on {rep.provider}: {rep.encoded} embedded, {rep.already} already "
+            f"model {encoder.name!r} on {rep.provider}: {rep.encoded} embedded, {rep.already} already "
             f"cached, {len(rep.failed)} failed, {rep.rate:.1f} crops/s"
         )
         for cid, why in rep.failed[:20]:
@@ -137,13 +141,17 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from reid_desktop.core.encoders.registry import resolve_encoder
+    from reid_desktop.core.encoders.defaults import working_encoder
     from reid_desktop.core.retrieval.matching import GalleryIndex
 
     with open_project(args.project, read_only=True) as project:
-        model = resolve_encoder(project, args.model)
-        index = GalleryIndex.from_project(project, model.id)
+        encoder = working_encoder(project, args.model)
+        index = GalleryIndex.from_project(project, encoder.id)
         crop = project.crops.get(args.crop)
+        if crop.id not in index:
+            raise ContractError(
+                f"crop {crop.id} has no embedding for model {encoder.name!r}; run `reid embed` first"
+            )
         cams = {c.id: c.name for c in project.cameras.all()}
         print(f"query crop {crop.id}: {cams[crop.camera_id]}/{crop.rel_path}")
         for rank, c in enumerate(index.topk(crop.id, args.k), 1):

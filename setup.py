@@ -1,0 +1,13 @@
+"""Setuptools glue for what pyproject.toml cannot say: the top-level resources/ folder (the
+source of the icons and the default encoder) ships inside the wheel as reid_desktop/_resources,
+so a normal `pip install .` finds them too (reid_desktop/resources.py looks there first)."""
+
+from setuptools import find_packages, setup
+
+RESOURCES = "reid_desktop._resources"
+
+setup(
+    packages=find_packages(include=["reid_desktop*", "trainer*"]) + [RESOURCES],
+    package_dir={RESOURCES: "resources"},
+    package_data={RESOURCES: ["models/*.onnx", "models/*.pt", "models/LICENSE*", "icons/*"]},
+)
