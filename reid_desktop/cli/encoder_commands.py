@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from reid_desktop.core.encoders.contract import IMAGENET_MEAN, IMAGENET_STD, ContractError, Preprocess
+from reid_desktop.core.encoders.contract import ContractError
+from reid_desktop.core.encoders.preprocess_options import SIZE_HELP, PreprocessOptions, describe, parse_size
 from reid_desktop.core.jobs import CancelToken, run_job
 
 from .common import open_project, progress_printer
@@ -15,30 +16,23 @@ from .common import open_project, progress_printer
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        h, w = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError("size is HEIGHTxWIDTH, e.g. 256x128") from None
-    return h, w
+        size = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if size is None:
+        raise argparse.ArgumentTypeError(SIZE_HELP)
+    return size
 
 
-def _preprocess(args: argparse.Namespace) -> Preprocess | None:
-    given = [args.bgr, args.rgb, args.scale, args.mean, args.std, args.size]
-    if not any(x not in (None, False) for x in given):
-        return None  # importer uses the model's input size and the defaults
-    scale = args.scale if args.scale is not None else 255.0
-    default_mean = IMAGENET_MEAN if scale != 1 else tuple(m * 255 for m in IMAGENET_MEAN)
-    default_std = IMAGENET_STD if scale != 1 else tuple(s * 255 for s in IMAGENET_STD)
-    h, w = args.size or (256, 128)
-    p = Preprocess(
-        height=h,
-        width=w,
+def _preprocess(args: argparse.Namespace) -> PreprocessOptions:
+    """What the flags state; the importer fills the rest from the model (resolve_preprocess)."""
+    return PreprocessOptions(
         rgb=not args.bgr,
-        scale=scale,
-        mean=tuple(args.mean or default_mean),
-        std=tuple(args.std or default_std),
+        scale=args.scale if args.scale is not None else 255.0,
+        mean=tuple(args.mean) if args.mean else None,
+        std=tuple(args.std) if args.std else None,
+        size=args.size,
     )
-    p.validate()
-    return p
 
 
 def cmd_import_model(args: argparse.Namespace) -> int:
@@ -59,6 +53,7 @@ def cmd_import_model(args: argparse.Namespace) -> int:
             f"{'x'.join(map(str, rep.map_shape)) if rep.map_shape else 'none'}; "
             f"batch: {'dynamic' if rep.dynamic_batch else 'fixed (1)'}"
         )
+        print(f"  preprocessing: {describe(rep.info.preprocess)}")
         for w in rep.warnings:
             print(f"  warning: {w}")
         final = rep.dst
@@ -213,9 +208,12 @@ def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
         choices=[1.0, 255.0],
         help="divide pixels by this before mean/std (255: 0..1 input; 1: 0..255)",
     )
-    p.add_argument("--mean", type=float, nargs=3, metavar=("R", "G", "B"))
-    p.add_argument("--std", type=float, nargs=3, metavar=("R", "G", "B"))
-    p.add_argument("--size", type=_size, help="input HEIGHTxWIDTH (default: from the model)")
+    channels = "in the model's channel order (R G B, or B G R with --bgr)"
+    p.add_argument(
+        "--mean", type=float, nargs=3, metavar="V", help=f"{channels}; default: ImageNet's for --scale"
+    )
+    p.add_argument("--std", type=float, nargs=3, metavar="V", help=f"{channels}; default: ImageNet's")
+    p.add_argument("--size", type=_size, metavar="HxW", help="input HEIGHTxWIDTH (default: from the model)")
     p.add_argument("--quantize", choices=["int8"], help="also write a static int8 (QDQ) copy")
     p.add_argument("--calib-dir", help="crops to calibrate int8 on when no --project is given")
     p.add_argument("--eval-data", help="labelled folder to compare fp32 and int8 accuracy on")

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.encoder_actions = EncoderActions(self.workspace)
         self.encoder_actions.activated.connect(self._encoder_activated)
         self.encoder_actions.embedRequested.connect(self.review_ctl.embed)
+        self.encoder_actions.listChanged.connect(self.encoders_view.reload)
         self.export_actions = ExportActions(self.workspace)
         self.encoders_view.activateRequested.connect(self.encoder_actions.activate)
         self.encoders_view.embedRequested.connect(self.encoder_actions.embed)
