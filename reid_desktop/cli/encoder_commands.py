@@ -8,10 +8,16 @@ import sys
 from pathlib import Path
 
 from reid_desktop.core.encoders.contract import ContractError
-from reid_desktop.core.encoders.preprocess_options import SIZE_HELP, PreprocessOptions, describe, parse_size
+from reid_desktop.core.encoders.preprocess_options import (
+    SCALES,
+    SIZE_HELP,
+    PreprocessOptions,
+    describe,
+    parse_size,
+)
 from reid_desktop.core.jobs import CancelToken, run_job
 
-from .common import open_project, progress_printer
+from .common import add_command, open_project, progress_printer
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -194,7 +200,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import-model", help="make a foreign re-ID ONNX file meet the encoder contract")
+    p = add_command(
+        sub,
+        "import-model",
+        cmd_import_model,
+        "make a foreign re-ID ONNX file meet the encoder contract",
+        project=None,
+    )
     p.add_argument("src")
     p.add_argument("--out", required=True, help="where to write the imported model")
     p.add_argument("--project", help="register the model in this project (and make it active)")
@@ -205,7 +217,7 @@ def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scale",
         type=float,
-        choices=[1.0, 255.0],
+        choices=SCALES,
         help="divide pixels by this before mean/std (255: 0..1 input; 1: 0..255)",
     )
     channels = "in the model's channel order (R G B, or B G R with --bgr)"
@@ -218,31 +230,21 @@ def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calib-dir", help="crops to calibrate int8 on when no --project is given")
     p.add_argument("--eval-data", help="labelled folder to compare fp32 and int8 accuracy on")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    p.set_defaults(func=cmd_import_model)
-
-    p = sub.add_parser("models", help="models registered in a project (* = active)")
-    p.add_argument("project")
-    p.set_defaults(func=cmd_models)
-
-    p = sub.add_parser("embed", help="embed crops that have no embedding for the model yet")
-    p.add_argument("project")
+    add_command(sub, "models", cmd_models, "models registered in a project (* = active)")
+    p = add_command(sub, "embed", cmd_embed, "embed crops that have no embedding for the model yet")
     p.add_argument("--model", help="name or id (default: the active model)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--stripes", type=int, default=8, help="K horizontal stripes (default 8)")
-    p.set_defaults(func=cmd_embed)
-
-    p = sub.add_parser("match", help="top cross-camera candidates for one crop")
-    p.add_argument("project")
+    p = add_command(sub, "match", cmd_match, "top cross-camera candidates for one crop")
     p.add_argument("crop", type=int, help="crop id")
-    p.add_argument("--model")
+    p.add_argument("--model", help="name or id (default: the active model)")
     p.add_argument("--k", type=int, default=10)
-    p.set_defaults(func=cmd_match)
-
-    p = sub.add_parser("eval", help="Rank-1/5/10, mAP, mINP of an encoder on labelled crops")
+    p = add_command(
+        sub, "eval", cmd_eval, "Rank-1/5/10, mAP, mINP of an encoder on labelled crops", project=None
+    )
     p.add_argument("--model", required=True, help="an ONNX file that meets the encoder contract")
     p.add_argument("--data", required=True, help="folder of camera folders, or a Market-1501 folder")
     p.add_argument("--gt", help="ground-truth CSV (default: DATA/ground_truth.csv)")
     p.add_argument("--layout", choices=["market"], help="evaluate query/ against bounding_box_test/")
     p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_eval)
