@@ -149,3 +149,18 @@ def test_models_tab_shows_each_encoders_preprocessing(qtbot, window, tmp_path, t
     assert model.headerData(PREPROCESS_COLUMN, Qt.Horizontal) == "Preprocessing"
     text = model.data(model.index(0, PREPROCESS_COLUMN))
     assert text == "RGB 64×32, pixels ÷ 255, mean 0.485 0.456 0.406, std 0.229 0.224 0.225"
+
+
+def test_a_fine_tuned_encoder_is_registered_active_and_linked_to_its_run(qtbot, window, tmp_path):
+    w = window
+    w.create_project(tmp_path / "p.reidproj")
+    w.encoder_actions.fine_tune()
+    dlg = w.encoder_actions.dialog
+    dlg.run_id = w.project.training_runs.start("baseline", {}).id  # as Start does
+    (tmp_path / "run1").mkdir()
+    trained = tiny_encoder(tmp_path / "run1" / "encoder.onnx")
+    dlg.modelReady.emit(str(trained))  # "Activate & re-score"
+    encoder = w.project.encoders.by_name("ft-run1")
+    assert w.project.active_encoder_id == encoder.id
+    assert w.project.training_runs.get(dlg.run_id).encoder_id == encoder.id
+    dlg.close()

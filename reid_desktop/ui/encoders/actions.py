@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox
@@ -18,6 +19,9 @@ from reid_desktop.core.jobs import CancelToken, Progress
 from reid_desktop.store import EncoderRecord, Project
 from reid_desktop.ui.common.messages import show_error
 from reid_desktop.ui.common.workspace import Workspace
+
+if TYPE_CHECKING:
+    from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ class EncoderActions(QObject):
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace.parent)
         self.ws = workspace
-        self.dialog = None  # the fine-tune dialog while it exists
+        self.dialog: FineTuneDialog | None = None  # the fine-tune dialog while it exists
 
     def stop_training(self) -> None:
         """Closing the project (or the app) cancels a running fine-tune; nothing is activated."""
@@ -129,18 +133,18 @@ class EncoderActions(QObject):
             self.dialog.raise_()
             return
         dlg = FineTuneDialog(self.ws.project, self.ws.parent)
-        dlg.modelReady.connect(self.use_trained)
+        dlg.modelReady.connect(lambda path: self.use_trained(path, dlg.run_id))
         dlg.open()
         self.dialog = dlg
 
-    def use_trained(self, onnx_path: str) -> None:
+    def use_trained(self, onnx_path: str, run_id: int | None = None) -> None:
+        """Register and activate a fine-tuned encoder; its training run (if any) points at it."""
         p = Path(onnx_path)
         try:
             encoder = register_encoder(self.ws.project, p, f"ft-{p.parent.name}")
         except ContractError as exc:
             show_error(self.ws.parent, "Fine-tuned model", str(exc))
             return
-        run_id = getattr(self.dialog, "run_id", None)
         if run_id is not None:
             run = self.ws.project.training_runs.get(run_id)
             self.ws.project.training_runs.finish(run_id, run.status, run.metrics, encoder.id)
