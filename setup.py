@@ -5,9 +5,13 @@ so a normal `pip install .` finds them too (reid_desktop/resources.py looks ther
 from setuptools import find_packages, setup
 
 RESOURCES = "reid_desktop._resources"
+DATA = {  # sub-folder of resources/ → the files that ship
+    "models": ["*.onnx", "*.pt", "LICENSE*"],  # the default encoder and reid-train's checkpoint
+    "icons": ["*"],
+}
 
 setup(
-    packages=find_packages(include=["reid_desktop*", "trainer*"]) + [RESOURCES],
+    packages=find_packages(include=["reid_desktop*", "trainer*"]) + [f"{RESOURCES}.{d}" for d in DATA],
     package_dir={RESOURCES: "resources"},
-    package_data={RESOURCES: ["models/*.onnx", "models/*.pt", "models/LICENSE*", "icons/*"]},
+    package_data={f"{RESOURCES}.{d}": patterns for d, patterns in DATA.items()},
 )
