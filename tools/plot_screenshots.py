@@ -72,8 +72,8 @@ def plot_screens(app: QApplication, w, out: Path, tmpd: Path, use_pku: bool, eve
     for size in SIZES:
         tag = f"{size[0]}x{size[1]}"
         w.resize(*size)
-        for name, ids in (("09-model-report", [active]), ("10-compare-models", [e.id for e in encoders[:2]])):
-            if len(set(ids)) < len(ids) or (name.startswith("10") and len(ids) < 2):
+        for name, ids in (("13-model-report", [active]), ("14-compare-models", [e.id for e in encoders[:2]])):
+            if len(set(ids)) < len(ids) or (name.startswith("14") and len(ids) < 2):
                 continue
             w.report_actions.run(ids)
             _wait_job(app, w)
@@ -86,12 +86,12 @@ def plot_screens(app: QApplication, w, out: Path, tmpd: Path, use_pku: bool, eve
         runs = w.report_actions.runs()
         runs.resize(min(900, size[0] - 40), min(680, size[1] - 60))
         _pump(app, 0.4)
-        _save(runs, out, f"11-training-runs-{tag}")
+        _save(runs, out, f"15-training-runs-{tag}")
         runs.close()
         w.show_tab("Map")
         _wait_job(app, w)
         _pump(app, 0.5)
-        _save(w, out, f"12-embedding-map-{tag}")
+        _save(w, out, f"16-embedding-map-{tag}")
         plot = w.map_view.plot
         m = plot.map
         if m is not None and len(m):
@@ -102,13 +102,13 @@ def plot_screens(app: QApplication, w, out: Path, tmpd: Path, use_pku: bool, eve
             _pump(app, 1.0)  # the thumbnail decodes off the GUI thread
             plot.hover_at(scene)
             _pump(app, 0.2)
-            _save(w, out, f"13-embedding-map-hover-{tag}")
+            _save(w, out, f"17-embedding-map-hover-{tag}")
             plot.hide_hover()
         tsne = w.map_view.method.model().item(1)
         if tsne.isEnabled():
             w.map_view.method.setCurrentIndex(1)
             _wait_job(app, w)
             _pump(app, 0.5)
-            _save(w, out, f"14-embedding-map-tsne-{tag}")
+            _save(w, out, f"18-embedding-map-tsne-{tag}")
             w.map_view.method.setCurrentIndex(0)
             _wait_job(app, w)

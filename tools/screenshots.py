@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     from reid_desktop.ui.crops.add_folders_dialog import AddFoldersDialog
     from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
+    from reid_desktop.ui.encoders.import_dialog import ImportEncoderDialog
+    from reid_desktop.ui.export.dialog import ExportDialog
+    from reid_desktop.ui.shell.help_dialogs import HelpDialog
     from reid_desktop.ui.shell.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,6 +168,17 @@ def main(argv: list[str] | None = None) -> int:
         _pump(app, 0.3)
         save(ft, out, "08-fine-tune")
         ft.close()
+        dialogs = [
+            ("09-import-model", ImportEncoderDialog(w)),
+            ("10-export", ExportDialog(w.project, w)),
+            ("11-shortcuts", w.show_help(HelpDialog.SHORTCUTS)),
+            ("12-how-to-work", w.show_help(HelpDialog.HOW_TO)),
+        ]
+        for name, dlg in dialogs:
+            dlg.show()
+            _pump(app, 0.3)
+            save(dlg, out, name)
+            dlg.close()
         from tools.plot_screenshots import plot_screens
 
         plot_screens(app, w, out, tmpd, use_pku, events)

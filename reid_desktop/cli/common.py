@@ -62,6 +62,18 @@ def _close_bars() -> None:
         _bars.pop().close()
 
 
+def add_command(
+    sub: argparse._SubParsersAction, name: str, func, help: str, *, project: str | None = "project file"
+) -> argparse.ArgumentParser:
+    """A `reid` subcommand that runs func(args); most take the project file first (project=None:
+    no project argument)."""
+    p = sub.add_parser(name, help=help)
+    if project is not None:
+        p.add_argument("project", help=project)
+    p.set_defaults(func=func)
+    return p
+
+
 def open_project(path: str, *, create: bool = False, read_only: bool = False) -> Project:
     """read_only for commands that only look: they never write (full disks, read-only media)."""
     p = Path(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -96,6 +96,7 @@ class CropBrowser(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
         self._apply_zoom(self.zoom.value())
+        self.grid.viewport().installEventFilter(self)  # resized: the columns fill the new width
 
     def set_project(self, project: Project | None) -> None:
         self._project = project
@@ -171,9 +172,22 @@ class CropBrowser(QWidget):
                 self.grid.scrollTo(idx, QListView.PositionAtCenter)
 
     def _apply_zoom(self, width: int) -> None:
-        icon = QSize(width, width * 2)
-        self.grid.setIconSize(icon)
-        self.grid.setGridSize(QSize(width + 24, width * 2 + 28))
+        self.grid.setIconSize(QSize(width, width * 2))
+        self._cell = QSize(width + 24, width * 2 + 28)
+        self._fill_width()
+
+    def _fill_width(self) -> None:
+        """Share the spare width among the columns, so no empty strip is left on the right."""
+        avail = self.grid.viewport().width()
+        columns = max(1, avail // self._cell.width())
+        cell = QSize(max(self._cell.width(), avail // columns), self._cell.height())
+        if cell != self.grid.gridSize():
+            self.grid.setGridSize(cell)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.grid.viewport() and event.type() == QEvent.Resize:
+            self._fill_width()
+        return super().eventFilter(watched, event)
 
     def zoom_by(self, step: int) -> None:
         self.zoom.setValue(self.zoom.value() + step)

@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.encoder_actions = EncoderActions(self.workspace)
         self.encoder_actions.activated.connect(self._encoder_activated)
         self.encoder_actions.embedRequested.connect(self.review_ctl.embed)
+        self.encoder_actions.listChanged.connect(self.encoders_view.reload)
         self.export_actions = ExportActions(self.workspace)
         self.encoders_view.activateRequested.connect(self.encoder_actions.activate)
         self.encoders_view.embedRequested.connect(self.encoder_actions.embed)
@@ -371,10 +372,25 @@ class MainWindow(QMainWindow):
             self.rescan()
 
     # ---- help ------------------------------------------------------------------------------
-    def show_shortcuts(self) -> None:
-        from reid_desktop.ui.shell.help_dialogs import shortcuts_dialog
+    def show_help(self, page: int = 1):
+        """F1: the shortcuts of every screen (page 1) and how to work (page 0)."""
+        from reid_desktop.ui.shell.help_dialogs import HelpDialog, shortcut_groups
 
-        shortcuts_dialog(self, self.findChildren(QAction)).open()
+        screens = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        dlg = HelpDialog(self, shortcut_groups(self.findChildren(QAction), self.screen_of, screens), page)
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.open()
+        return dlg
+
+    def screen_of(self, action: QAction) -> str:
+        """The tab an action works on (its widget's tab, or the screen it says), else everywhere."""
+        w = action.parent()
+        while isinstance(w, QWidget) and w is not self:
+            i = self.tabs.indexOf(w)
+            if i >= 0:
+                return self.tabs.tabText(i)
+            w = w.parentWidget()
+        return action.property("screen") or "Everywhere"
 
     def show_about(self) -> None:
         from reid_desktop.ui.shell.help_dialogs import about_dialog
