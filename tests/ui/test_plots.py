@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from helpers.embedded import confirm_people, embedded_project
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from reid_desktop.core.jobs import run_job
@@ -298,3 +299,12 @@ def test_visible_map_catches_up_after_a_job_and_on_open(qtbot, window, tmp_path)
     assert w.map_view.plot.map is None
     w.open_project(tmp_path / "c.reidproj")  # the Map tab is still the one shown
     qtbot.waitUntil(lambda: w.map_view.plot.map is not None and w.job is None, timeout=30_000)
+
+
+def test_help_lists_the_map_and_report_keys(qtbot, window):
+    from reid_desktop.ui.shell.help_dialogs import shortcut_groups
+
+    groups = shortcut_groups(window.findChildren(QAction), window.screen_of)
+    assert ("L", "Lasso") in groups["Map"] and ("Esc", "Clear selection") in groups["Map"]
+    everywhere = dict(groups["Everywhere"])
+    assert everywhere["Ctrl+R"] == "Model Report…" and everywhere["Ctrl+5"] == "Embedding Map"

@@ -247,6 +247,7 @@ class EmbeddingMapPlot(QWidget):
         self.lasso_line.setData([], [])
         if self.map is not None and len(polygon) >= 3:
             self.select(np.flatnonzero(inside_polygon(self.map.xy, polygon)))
+        self.plot.setFocus()  # so Enter / Esc act on the selection just drawn
 
     def select(self, indices: np.ndarray) -> None:
         self.selected = np.asarray(indices, np.int64)

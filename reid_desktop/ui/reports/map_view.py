@@ -9,7 +9,7 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -82,13 +82,21 @@ class EmbeddingMapView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.info)
-        for keys, slot in (
-            ("L", self.lasso.toggle),
-            (QKeySequence(Qt.Key_Return), self.show_selection),
-            (QKeySequence(Qt.Key_Enter), self.show_selection),
-            (QKeySequence(Qt.Key_Escape), self.plot.clear_selection),
+        # Actions (not bare shortcuts) so F1 lists them under this tab.
+        for text, keys, slot in (
+            ("Lasso", ["L"], self.lasso.toggle),
+            (
+                "Show selection in Crops",
+                [QKeySequence(Qt.Key_Return), QKeySequence(Qt.Key_Enter)],
+                self.show_selection,
+            ),
+            ("Clear selection", [QKeySequence(Qt.Key_Escape)], self.plot.clear_selection),
         ):
-            QShortcut(keys, self, slot, context=Qt.WidgetWithChildrenShortcut)
+            act = QAction(text, self)
+            act.setShortcuts([QKeySequence(k) for k in keys])
+            act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            act.triggered.connect(lambda *_a, slot=slot: slot())
+            self.addAction(act)
         self._selection_changed([])
         self._show_message("Open a project to see its embedding map.")
 

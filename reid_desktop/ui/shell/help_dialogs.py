@@ -40,7 +40,11 @@ the keyboard: <b>S</b> same, <b>D</b> different, <b>K</b> skip, <b>1–9</b> ano
 (Ctrl+Shift+S), delete a wrong link (Del), undo / redo (Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y).</li>
 <li><b>Models → Fine-tune…</b> (Ctrl+T) once at least 7 identities are confirmed: pick a recipe and
 a time budget, press Start, and at the end <b>Activate &amp; re-score</b>. The <b>Models</b> tab
-lists every encoder with its preprocessing; <b>Import Model…</b> adds another re-ID ONNX file.</li>
+lists every encoder with its preprocessing; <b>Import Model…</b> adds another re-ID ONNX file;
+<b>Report…</b> (Ctrl+R), <b>Compare…</b> and <b>Training runs…</b> show how a model separates your
+confirmed identities, against another model, and how past fine-tunes trained. The <b>Map</b> tab
+(Ctrl+5) places every crop by its embedding: hover to see it, click to find it in Crops, L to
+lasso.</li>
 <li><b>File → Export Identities (Market-1501)…</b> (Ctrl+E): choose a folder, the test share and
 the seed.</li>
 </ol>
