@@ -87,7 +87,7 @@ class EmbeddingMapView(QWidget):
             ("Lasso", ["L"], self.lasso.toggle),
             (
                 "Show selection in Crops",
-                [QKeySequence(Qt.Key_Return), QKeySequence(Qt.Key_Enter)],
+                [QKeySequence(Qt.Key_Enter), QKeySequence(Qt.Key_Return)],  # F1 says "Enter"
                 self.show_selection,
             ),
             ("Clear selection", [QKeySequence(Qt.Key_Escape)], self.plot.clear_selection),
