@@ -35,8 +35,13 @@ def _stored_owner(members: Iterable[int], member_of: dict[int, int]) -> int | No
     return votes.most_common(1)[0][0] if votes else None
 
 
-def identity_rows(project: Project, links: LinkGraph | None = None) -> list[IdentityRow]:
-    links = DecisionLedger(project).links if links is None else links
+def identity_rows(project: Project, links: LinkGraph | Iterable[Decision] | None = None) -> list[IdentityRow]:
+    """Every identity with its names and coverage; `links` from a ledger a screen keeps, or the
+    decisions in force a caller already read (None: read them)."""
+    if links is None:
+        links = DecisionLedger(project).links
+    elif not isinstance(links, LinkGraph):
+        links = LinkGraph(links)
     cams = {c.id: c.name for c in project.cameras.all()}
     crop_cam = {c.id: cams[c.camera_id] for c in project.crops.all(include_missing=True)}
     member_of = project.identities.member_map()
