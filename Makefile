@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_encoder.py
 	$(BIN)/python bench/bench_e2e.py
 	$(BIN)/python bench/bench_cpu_modes.py
+	$(BIN)/python bench/bench_proposals.py
 	$(BIN)/python bench/bench_operator.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_embedding_map.py
 

@@ -189,3 +189,38 @@ def test_a_moved_crop_is_skipped_with_a_note(qtbot, window, tmp_path):
     w.review.show_current()
     assert "cannot be read" in w.review.hint.text() and "Re-scan" in w.review.hint.text()
     assert w.review.proposal is None or p.anchor_crops[0] not in w.review.proposal.anchor_crops
+
+
+def test_candidate_thumbnails_replace_their_placeholders_without_a_manual_repaint(qtbot, tmp_path):
+    """The strip paints each cell itself (thumbnail, tick box, "n · P" in full): once a thumbnail
+    is decoded its cell shows it, with no other repaint."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QColor
+
+    from reid_desktop.ui.crops.thumbnails import ThumbnailCache
+    from reid_desktop.ui.review.strip_models import CandidateDelegate, CandidateStripModel, StripCandidate
+    from reid_desktop.ui.review.view import _strip
+
+    folder = make_camera_folder(tmp_path / "cam", people=3, per_person=1, seed=1)
+    paths = sorted(str(p) for p in folder.glob("*.jpg"))
+    thumbs = ThumbnailCache(QSize(44, 88))
+    model = CandidateStripModel(thumbs)
+    view = _strip(QSize(44, 88), QSize(92, 116), "strip")
+    view.setModel(model)
+    view.setItemDelegate(CandidateDelegate(view))
+    qtbot.addWidget(view)
+    view.resize(400, 140)
+    view.show()
+    items = [StripCandidate(i, p, f"ID-{i}", "cam ×1", 1, 0.5, None) for i, p in enumerate(paths)]
+    model.set_items(items, [True, False, False])
+    view.viewport().grab()  # the first paint asks for the thumbnails (placeholders meanwhile)
+    qtbot.waitUntil(
+        lambda: thumbs.pending() == 0 and all(thumbs.get(p) is not None for p in paths), timeout=10_000
+    )
+    qtbot.wait(50)  # only the model's own signal may bring them on screen
+    rect = view.visualRect(model.index(0))
+    img = view.viewport().grab().toImage()
+    centre = QColor(img.pixel(rect.center().x(), rect.top() + 4 + (rect.height() - 30) // 2))
+    assert centre.name() != thumbs.placeholder.pixmap(44, 88).toImage().pixelColor(22, 44).name()
+    assert model.data(model.index(0)) == "1 · 0.50"  # number key and score in full, no stray mark
+    thumbs.wait()

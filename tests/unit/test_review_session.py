@@ -165,4 +165,6 @@ def test_commit_needs_a_choice_and_one_verdict_per_identity(project, people):
     k = p.candidates[0].key
     with pytest.raises(ValueError, match="only one verdict"):
         s.commit(same=[k], different=[k])
+    with pytest.raises(ValueError, match="not a candidate"):
+        s.commit(same=[p.anchor])
     assert project.decisions.history() == []

@@ -277,6 +277,9 @@ class ReviewSession:
             raise ValueError("an identity can get only one verdict at a time")
         if not keys:
             raise ValueError("nothing chosen: select candidates, or mark them different")
+        shown = {c.key for c in p.candidates}
+        if unknown := [k for k in keys if k not in shown]:
+            raise ValueError(f"{self.identity_name(unknown[0])} is not a candidate of this proposal")
         if why := self.blocked_reason(p.anchor, same):
             raise ValueError(why)
         rows = []

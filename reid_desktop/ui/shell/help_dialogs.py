@@ -33,9 +33,11 @@ HOW_TO_WORK = """
 on the dialog), keep the layout on automatic detection, press <b>Scan</b>. <b>Cancel</b> keeps what
 was already checked; scanning again finishes the rest. Skipped files: the yellow bar, or
 Ctrl+Shift+K.</li>
-<li><b>Review</b> tab (Ctrl+2): the first time, press <b>Embed N crops</b>. Then judge pairs with
-the keyboard: <b>S</b> same, <b>D</b> different, <b>K</b> skip, <b>1–9</b> another candidate,
-<b>U</b> undo, <b>Shift+U</b> redo, <b>← / →</b> previous / next pair.</li>
+<li><b>Review</b> tab (Ctrl+2): the first time, press <b>Embed N crops</b>. Each proposal is one
+identity and a strip of candidate identities, the likely ones ticked: fix the ticks (<b>1–9</b>,
+<b>Space</b>), then <b>Enter</b> merges the ticked, <b>Shift+Enter</b> also marks the rest different.
+<b>S</b> / <b>D</b> / <b>K</b>: merge / different / can't tell for the current candidate; <b>Tab</b>
+another crop pair; <b>→</b> later, <b>←</b> back; <b>U</b> undo, <b>Shift+U</b> redo.</li>
 <li><b>Identities</b> tab: name people (F2), add notes, merge (Ctrl+M), split selected crops
 (Ctrl+Shift+S), delete a wrong link (Del), undo / redo (Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y).</li>
 <li><b>Models → Fine-tune…</b> (Ctrl+T) once at least 7 identities are confirmed: pick a recipe and
