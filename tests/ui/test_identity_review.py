@@ -198,8 +198,8 @@ def test_candidate_thumbnails_replace_their_placeholders_without_a_manual_repain
     from PySide6.QtGui import QColor
 
     from reid_desktop.ui.crops.thumbnails import ThumbnailCache
+    from reid_desktop.ui.review.proposal_panel import _strip
     from reid_desktop.ui.review.strip_models import CandidateDelegate, CandidateStripModel, StripCandidate
-    from reid_desktop.ui.review.view import _strip
 
     folder = make_camera_folder(tmp_path / "cam", people=3, per_person=1, seed=1)
     paths = sorted(str(p) for p in folder.glob("*.jpg"))
