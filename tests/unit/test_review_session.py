@@ -168,3 +168,26 @@ def test_commit_needs_a_choice_and_one_verdict_per_identity(project, people):
     with pytest.raises(ValueError, match="not a candidate"):
         s.commit(same=[p.anchor])
     assert project.decisions.history() == []
+
+
+def test_decisions_written_while_the_engine_was_built_off_thread_are_applied(project, people):
+    from reid_desktop.core.jobs import run_job
+    from reid_desktop.core.review.cache import prepare_review
+
+    project.embeddings.put_many(
+        people.encoder_id,
+        [(int(c), people.index.feats[i], None) for i, c in enumerate(people.index.crop_ids)],
+    )
+    prepared = run_job(prepare_review(project, people.encoder_id))  # the worker's view
+    a, b = sorted(people.person)[:2]
+    project.decisions.record(a, b, "same", operator="meanwhile", score=0.9, encoder_id=people.encoder_id)
+    s = ReviewSession(
+        project,
+        people.encoder_id,
+        "alice",
+        prepared.index,
+        prepared.similarity,
+        engine=(prepared.engine, prepared.seen_row),
+    )
+    assert s.engine.key(a) == s.engine.key(b)
+    assert s._scored == [(0.9, 1)]  # counted once

@@ -103,8 +103,8 @@ class ReviewSession:
         crop_name: Callable[[int], str] | None = None,
         engine: tuple[ProposalEngine, int] | None = None,
     ) -> None:
-        """`engine`: one built off the GUI thread (`build_engine`) with the last decision row it
-        has taken in; rows written since are applied here."""
+        """`engine`: one built off the GUI thread (`cache.prepare_review`) with the newest
+        decision row it has taken in; rows written since are applied here."""
         self.project = project
         self.encoder_id = encoder_id
         self.operator = operator
@@ -121,8 +121,6 @@ class ReviewSession:
             )
         self.engine, self._seen = engine  # _seen: the newest decision row the engine reflects
         self.engine.links = self.ledger.links
-        if missed := self.ledger.rows_after(self._seen):
-            self._after_change(missed)
         self._scored = scored_verdicts(self.ledger.active(), encoder_id)
         self.calibrator = fit_calibration(self._scored)
         self.undo_stack: list[int] = []  # action ids of this session, newest last
@@ -130,10 +128,13 @@ class ReviewSession:
         self.deferred: list[int] = []  # anchors put off with "next" (→), newest last
         self.notes: list[str] = []  # proposals skipped for unreadable crops, newest last
         self._current: Proposal | None = None
+        if missed := self.ledger.rows_after(self._seen):  # written while the engine was built
+            self._after_change(missed, rescored=True)
 
     # ---- state ------------------------------------------------------------------------------------
-    def _after_change(self, rows: list[Decision]) -> None:
-        """New rows in the ledger (ours or from elsewhere): bring identities and scores up to date."""
+    def _after_change(self, rows: list[Decision], rescored: bool = False) -> None:
+        """New rows in the ledger (ours or from elsewhere): bring identities and scores up to date.
+        `rescored`: the calibration already counts these rows."""
         self.engine.links = self.ledger.links  # rebuilt by the ledger after an undo
         voided = [self.ledger.rows[d.voids_id] for d in rows if d.voids_id is not None]
         crops = {c for d in rows + voided for c in (d.query_crop_id, d.candidate_crop_id)}
@@ -147,7 +148,8 @@ class ReviewSession:
                     a, b = self._keys(d.query_crop_id, d.candidate_crop_id)
                     if a is not None and b is not None:
                         self.engine.prune(a, [b])
-            self._scored += scored_verdicts(rows, self.encoder_id)
+            if not rescored:
+                self._scored += scored_verdicts(rows, self.encoder_id)
         self.calibrator = fit_calibration(self._scored)  # refit after every verdict
         self._seen = self.ledger.last_row
         self._current = None
