@@ -30,6 +30,7 @@ from reid_desktop.core.identities.links import LinkGraph
 from reid_desktop.core.retrieval.neighbours import CropSimilarity
 
 MAX_MEMBERS = 64  # members of a large identity used to score it (evenly spaced): bounded work
+NEAR_KEYS = 4  # neighbour identities scored per list, as a multiple of its width
 
 
 @dataclass(frozen=True)
@@ -182,10 +183,22 @@ class ProposalEngine:
         return self.links.apart.get(key, set()) | self.links.unsure.get(key, set()) | {key}
 
     def _near_keys(self, key: int) -> list[int]:
-        """Identities holding a k-reciprocal neighbour of one of the anchor's crops."""
-        near = np.concatenate([self.sim.neighbours(int(r)) for r in _sample(self.rows[key])])
-        closed = self._closed(key)
-        return [int(k) for k in np.unique(self.key_of[near]) if int(k) not in closed]
+        """Identities holding a k-reciprocal neighbour of one of the anchor's crops: the
+        NEAR_KEYS × width with the strongest evidence (a crop many lists share would otherwise
+        bring hundreds)."""
+        cols, jac = self.sim.neighbour_evidence(_sample(self.rows[key]))
+        keys = self.key_of[cols]
+        closed = np.fromiter(self._closed(key), np.int64)
+        keep = ~np.isin(keys, closed)
+        keys, jac = keys[keep], jac[keep]
+        if not len(keys):
+            return []
+        order = np.lexsort((-jac, keys))  # per key, its best evidence first
+        keys, jac = keys[order], jac[order]
+        first = np.r_[True, keys[1:] != keys[:-1]]
+        keys, best = keys[first], jac[first]
+        top = np.lexsort((keys, -best))[: NEAR_KEYS * self.width]
+        return sorted(int(k) for k in keys[top])
 
     def _by_key(self) -> tuple[np.ndarray, np.ndarray]:
         if self._perm is None:
