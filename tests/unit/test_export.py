@@ -353,11 +353,13 @@ def test_decisions_json_has_the_audit_trail(scenario, tmp_path: Path):
         "operator",
         "created_at",
         "voids_id",
+        "action_id",
         "active",
     }
     by_id = {r["id"]: r for r in rows}
     undo, undone = by_id[scenario["undo"].id], by_id[scenario["undone"].id]
     assert undo["verdict"] == "undo" and undo["voids_id"] == undone["id"] and undo["operator"] == OP
+    assert undo["action_id"] is not None and undo["action_id"] != undone["action_id"]  # units
     assert undone["active"] is False and undone["verdict"] == "same" and undone["query_export"] is None
     first = rows[0]
     assert first["score"] == pytest.approx(0.91) and first["model_name"] == "osnet-test"

@@ -64,10 +64,13 @@ def decisions_bytes(project: Project, out_dir: Path, items: list[ExportItem]) ->
         {"format": "reid-desktop-decisions", "version": 1, "exported_at": ISO-8601 UTC,
          "decisions": [{"id", "query_crop_id", "query_path", "query_export", "candidate_crop_id",
                         "candidate_path", "candidate_export", "verdict", "score", "model_id",
-                        "model_name", "operator", "created_at", "voids_id", "active"}, ...]}
+                        "model_name", "operator", "created_at", "voids_id", "action_id",
+                        "active"}, ...]}
 
     `*_path` is the source file (null for an unknown crop), `*_export` the exported file relative to
-    the folder (null when that crop was not exported), `active` whether the row is in force now.
+    the folder (null when that crop was not exported), `action_id` the operator action the row
+    belongs to (rows of one group merge share it; null for rows written before actions existed),
+    `active` whether the row is in force now.
     """
     paths = {i: str(p) for i, p in project.crops.paths(include_missing=True).items()}
     exported = {it.crop.id: it.target.relative_to(out_dir).as_posix() for it in items}
@@ -92,6 +95,7 @@ def decisions_bytes(project: Project, out_dir: Path, items: list[ExportItem]) ->
                 "operator": d.operator,
                 "created_at": d.created_at,
                 "voids_id": d.voids_id,
+                "action_id": d.action_id,
                 "active": d.id in active,
             }
         )
