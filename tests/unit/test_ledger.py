@@ -94,3 +94,21 @@ def test_rows_from_before_actions_are_units_of_their_own(project):
     assert ledger.active() == [] and undo.undoes_id is None
     ledger.undo(undo.id, operator="o")
     assert [d.id for d in ledger.active()] == [row.id]
+
+
+def test_cannot_links_follow_identities_through_merges_and_contradictions():
+    """WBIA's negative graph: "different" between two identities holds after either merges with
+    a third; a "same" across it is a contradiction kept inside the merged identity."""
+    from reid_desktop.core.identities.links import LinkGraph
+
+    def d(i, a, b, verdict):
+        return Decision(i, a, b, verdict, None, None, "t", "now")
+
+    links = LinkGraph([d(1, 1, 2, "different"), d(2, 2, 3, "same"), d(3, 4, 5, "skip")])
+    assert links.forbidden(1, 3) and links.forbidden(3, 1)  # 3 joined 2's identity
+    links.add(1, 6, "same")
+    assert links.forbidden(6, 3) and not links.forbidden(6, 4)
+    assert links.undecidable(5, 4) and not links.forbidden(4, 5)
+    links.add(6, 2, "same")  # an operator joins them anyway: a contradiction, not a crash
+    assert links.contradictions() == [(1, 2)] and sorted(links.members(1)) == [1, 2, 3, 6]
+    assert links.forbidden(1, 3)  # still flagged inside the one identity
