@@ -1,5 +1,5 @@
 """What goes into the workstation bundle, for reid-desktop.spec: the two flavours, what is left
-out and why, the licence notices of what went in, and a size report.
+out and why, the Linux library layout, the build info and a size report (licences: notices.py).
 
 Pure Python (no PyInstaller import), so tests/unit/test_packaging.py checks the rules on their own.
 The spec runs: `pyinstaller packaging/reid-desktop.spec -- --flavour cpu|cuda`.
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -94,6 +94,25 @@ TRIMS = (
 )
 
 
+def cuda_libraries() -> list[tuple[str, str]]:
+    """Every library of the nvidia-* wheels (CUDA flavour), for Analysis(binaries=…): torch links
+    only some; the rest it opens on a GPU (cuDNN's engines, NVRTC's builtins, cuSOLVER…), and
+    PyInstaller's hooks expect CUDA 12's per-package folders, not CUDA 13's nvidia/cu13. Left
+    out: the multi-node plugins (NVSHMEM over MPI/InfiniBand/UCX, GPUDirect RDMA), which need
+    cluster libraries a workstation does not have."""
+    spec = importlib.util.find_spec("nvidia")
+    roots = list(spec.submodule_search_locations) if spec and spec.submodule_search_locations else []
+    out = []
+    for root in map(Path, roots):
+        for lib in sorted(root.glob("*/lib/*.so*")):
+            if not MULTI_NODE.match(lib.name):
+                out.append((str(lib), str(Path("nvidia") / lib.parent.relative_to(root))))
+    return out
+
+
+MULTI_NODE = re.compile(r"^(nvshmem_(bootstrap|transport)_.*|libcufile_rdma\.so.*)$")
+
+
 def spec_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="reid-desktop.spec")
     ap.add_argument("--flavour", choices=FLAVOURS, default="cpu")
@@ -105,9 +124,12 @@ def matches(dest: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(dest, p) for p in patterns)
 
 
-def trim(toc: list[tuple], flavour: str, saved: dict[str, int]) -> list[tuple]:
-    """The TOC (dest, src, typecode) without what TRIMS leave out for this flavour; adds the bytes
-    each rule saved (source file sizes) to `saved`."""
+Saved = dict[str, dict[str, int]]  # what a rule left out: {rule: {source file: bytes}}
+
+
+def trim(toc: list[tuple], flavour: str, saved: Saved) -> list[tuple]:
+    """The TOC (dest, src, typecode) without what TRIMS leave out for this flavour; records each
+    file left out under its rule in `saved` (once, however many programs wanted it)."""
     kept = []
     rules = [t for t in TRIMS if flavour in t.flavours]
     for entry in toc:
@@ -120,14 +142,15 @@ def trim(toc: list[tuple], flavour: str, saved: dict[str, int]) -> list[tuple]:
     return kept
 
 
-def _add(saved: dict[str, int], name: str, src: str | None) -> None:
-    saved[name] = saved.get(name, 0) + (os.path.getsize(src) if src and os.path.isfile(src) else 0)
+def _add(saved: Saved, name: str, src: str | None) -> None:
+    if src and os.path.isfile(src):
+        saved.setdefault(name, {})[os.path.realpath(src)] = os.path.getsize(src)
 
 
 SYSTEM_LIBS = ("/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/")
 
 
-def linux_layout(toc: list[tuple], saved: dict[str, int]) -> list[tuple]:
+def linux_layout(toc: list[tuple], saved: Saved) -> list[tuple]:
     """Shared libraries laid out as torch expects them, once each, without the system's.
 
     - CUDA libraries keep their nvidia/<part>/lib/ folders: torch's own libraries find them there
@@ -180,118 +203,6 @@ def strip_symbols(bundle: Path, threshold: int = 4 << 20) -> int:
     return saved
 
 
-# ---- licences ----------------------------------------------------------------------------------
-
-LICENCE_NAMES = ("LICENSE*", "LICENCE*", "COPYING*", "NOTICE*", "ThirdPartyNotices*", "License.txt")
-# Packages whose wheels carry no licence text: the texts their metadata names, kept in packaging/licenses.
-TEXTS_FOR = {
-    "pyside6-essentials": ("LGPL-3.0.txt", "GPL-3.0.txt", "Qt-NOTICE.txt"),
-    "shiboken6": ("LGPL-3.0.txt", "GPL-3.0.txt", "Qt-NOTICE.txt"),
-    "flatbuffers": ("Apache-2.0.txt",),
-}
-
-
-def file_index() -> dict[str, metadata.Distribution]:
-    """Every installed file (resolved path) → the distribution that installed it."""
-    index: dict[str, metadata.Distribution] = {}
-    for dist in metadata.distributions():
-        for f in dist.files or []:
-            try:
-                index[str(Path(dist.locate_file(f)).resolve())] = dist
-            except OSError:
-                continue
-    return index
-
-
-def bundled_distributions(sources: Iterable[str], index: dict[str, metadata.Distribution]) -> dict:
-    """{normalised name: Distribution} of the packages that own any of the collected files."""
-    found: dict[str, metadata.Distribution] = {}
-    for src in sources:
-        if not src:
-            continue
-        dist = index.get(str(Path(src).resolve()))
-        if dist is not None:
-            found[normalise(dist.metadata["Name"])] = dist
-    return dict(sorted(found.items()))
-
-
-def normalise(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
-
-
-def licence_of(dist: metadata.Distribution) -> str:
-    meta = dist.metadata
-    expr = meta.get("License-Expression") or meta.get("License") or ""
-    if not expr or len(expr) > 80:  # some put the whole text in License:
-        classifiers = [
-            c.split(" :: ")[-1] for c in meta.get_all("Classifier") or [] if c.startswith("License")
-        ]
-        expr = " / ".join(classifiers) or (expr.splitlines()[0][:80] if expr else "not stated")
-    return expr
-
-
-def licence_files(dist: metadata.Distribution) -> list[Path]:
-    """The licence texts a distribution installed (dist-info licence files, or LICENSE-like files
-    anywhere in its packages, such as onnxruntime's ThirdPartyNotices.txt)."""
-    out = []
-    for f in dist.files or []:
-        p = Path(dist.locate_file(f))
-        in_info = ".dist-info/licenses/" in str(f).replace(os.sep, "/")
-        if (in_info or any(fnmatch.fnmatch(p.name, n) for n in LICENCE_NAMES)) and p.is_file():
-            out.append(p)
-    return sorted(set(out))
-
-
-def write_notices(
-    out: Path, dists: dict[str, metadata.Distribution], extra: dict[str, list[Path]]
-) -> list[str]:
-    """licenses/ for the bundle: THIRD-PARTY-NOTICES.txt (one line per component) and a folder of
-    licence texts per component. Returns the components with no text found (the build warns)."""
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    kept_texts = ROOT / "packaging" / "licenses"
-    lines = [
-        "reid-desktop bundles the components below. Each folder here holds the licence texts its",
-        "package ships (or, where the package ships none, the texts its licence names).",
-        "",
-    ]
-    missing = []
-    rows: list[tuple[str, str, str, list[Path]]] = []
-    for name, paths in extra.items():
-        rows.append((name, "", "see texts", paths))
-    for name, dist in dists.items():
-        if name in extra:  # this app itself (an editable install owns its sources)
-            continue
-        texts = licence_files(dist) + [kept_texts / t for t in TEXTS_FOR.get(name, ())]
-        rows.append((name, dist.version, licence_of(dist), texts))
-    for name, version, lic, texts in rows:
-        folder = out / name
-        folder.mkdir()
-        seen: set[str] = set()
-        for t in texts:
-            target = t.name if t.name not in seen else f"{t.parent.name}-{t.name}"
-            seen.add(target)
-            shutil.copyfile(t, folder / target)
-        if not texts:
-            missing.append(name)
-        lines.append(f"{name:32} {version:16} {lic}")
-    (out / "THIRD-PARTY-NOTICES.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return missing
-
-
-def app_licences() -> dict[str, list[Path]]:
-    """Texts not owned by an installed package: the app's, the default encoder's and Python's."""
-    py = Path(sys.base_prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "LICENSE.txt"
-    if not py.is_file():  # Windows and framework builds keep it elsewhere
-        py = Path(sys.base_prefix) / "LICENSE.txt"
-    return {
-        "reid-desktop": [ROOT / "LICENSE"],
-        "default-encoder": [ROOT / "resources" / "models" / "LICENSE-default-encoder.txt"],
-        f"python-{sys.version_info[0]}.{sys.version_info[1]}": [py] if py.is_file() else [],
-    }
-
-
 # ---- build info and size report --------------------------------------------------------------
 
 
@@ -311,8 +222,8 @@ def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def size_report(bundle: Path, saved: dict[str, int], flavour: str) -> dict:
-    """Sizes of the finished bundle by component, and what each rule saved (bytes)."""
+def size_report(bundle: Path, saved: Saved, flavour: str) -> dict:
+    """Sizes of the finished bundle by component, and the bytes each rule left out."""
     internal = bundle / "_internal"
     groups = {
         "torch": internal / "torch",
@@ -324,13 +235,18 @@ def size_report(bundle: Path, saved: dict[str, int], flavour: str) -> dict:
     sizes = {name: tree_size(p) for name, p in groups.items() if p.is_dir()}
     total = tree_size(bundle)
     sizes["everything else"] = total - sum(sizes.values())
+    trimmed = {rule: sum(files.values()) for rule, files in saved.items()}
     site = Path(metadata.distribution("torch").locate_file(""))
-    on_disk = {"nvidia": site / "nvidia", "triton": site / "triton"}
-    left_out = {}
-    for name, path in on_disk.items():
-        if path.is_dir():
-            left_out[name] = tree_size(path) - tree_size(internal / name)
-    return {"flavour": flavour, "total": total, "parts": sizes, "trimmed": saved, "not collected": left_out}
+    nvidia, triton = site / "nvidia", site / "triton"
+    if nvidia.is_dir():  # what no rule above accounts for: left out by not being collected at all
+        by_rules = sum(
+            n for files in saved.values() for src, n in files.items() if src.startswith(str(nvidia))
+        )
+        rest = tree_size(nvidia) - tree_size(internal / "nvidia") - by_rules
+        trimmed["CUDA libraries opened only on a GPU"] = rest
+    if triton.is_dir():
+        trimmed["triton (torch.compile's GPU compiler)"] = tree_size(triton)
+    return {"flavour": flavour, "total": total, "parts": sizes, "left out": trimmed}
 
 
 def print_report(report: dict) -> None:
@@ -339,20 +255,10 @@ def print_report(report: dict) -> None:
     for name, n in sorted(report["parts"].items(), key=lambda kv: -kv[1]):
         print(f"  {name:28} {n / mb:9,.1f} MB")
     print("  left out (bytes on disk that did not go in):")
-    for name, n in {**report["trimmed"], **report["not collected"]}.items():
+    for name, n in sorted(report["left out"].items(), key=lambda kv: -kv[1]):
         print(f"    {name:42} {n / mb:9,.1f} MB")
 
 
 def save_report(report: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2))
-
-
-def git_revision() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-    except OSError:
-        return None
-    return out.stdout.strip() or None

@@ -66,6 +66,11 @@ def run_ok(app: Installed, report: Report, name: str, argv: list[str], **kw) -> 
     return r
 
 
+def reid(app: Installed, report: Report, name: str, *args: str, **kw) -> Result:
+    """`reid ARGS…` as the operator types it; must succeed."""
+    return run_ok(app, report, name, [app.program("reid"), *args], **kw)
+
+
 def smoke(app: Installed, report: Report, name: str, project: Path | None, **kw) -> dict:
     argv = [app.program("reid-desktop"), "--smoke-test", "--smoke-timeout", "300"]
     r = app.run(argv + ([str(project)] if project else []), **kw)
@@ -95,19 +100,17 @@ def upgrade(app: Installed, report: Report, deb: Path, work: Path) -> Path:
     data = tiny_data(app.home / "crops", people=8, per_cam=2)
     project = app.home / "projects" / "site.reidproj"
     project.parent.mkdir()
-    run_ok(
-        app, report, f"{OLD_VERSION}: reid ingest", [app.program("reid"), "ingest", str(project), str(data)]
-    )
-    run_ok(app, report, f"{OLD_VERSION}: reid embed", [app.program("reid"), "embed", str(project)])
+    reid(app, report, f"{OLD_VERSION}: reid ingest", "ingest", str(project), str(data))
+    reid(app, report, f"{OLD_VERSION}: reid embed", "embed", str(project))
     before = json.loads(app.run([app.program("reid"), "info", str(project), "--json"]).out)
     forced = f"dpkg: missing here, forced past: {', '.join(app.dpkg_notes)}" if app.dpkg_notes else ""
     report.step(f"upgrade to {__version__}", app.install(deb), forced)
-    v = run_ok(app, report, "reid --version", [app.program("reid"), "--version"])
+    v = reid(app, report, "reid --version", "--version")
     report.check(v.out.startswith(f"reid {__version__} "), f"the upgrade did not replace reid: {v.out}")
     report.check(not (app.prefix / OBSOLETE).exists(), "the upgrade left a file of the old version")
     after = json.loads(app.run([app.program("reid"), "info", str(project), "--json"]).out)
     report.check(after == before, f"the project changed across the upgrade: {before} → {after}")
-    again = run_ok(app, report, "reid embed after the upgrade", [app.program("reid"), "embed", str(project)])
+    again = reid(app, report, "reid embed after the upgrade", "embed", str(project))
     report.check(" 0 embedded" in again.out, f"the upgraded app re-embedded: {again.out}")
     return project
 
@@ -121,13 +124,8 @@ def workflow(app: Installed, report: Report) -> dict:
         report.check(r.out.startswith(f"{prog} {__version__} ("), f"{prog} --version: {r.out}")
     fresh = app.home / "projects" / "fresh.reidproj"
     data = app.home / "crops"
-    run_ok(
-        app,
-        report,
-        "reid ingest (32 synthetic crops)",
-        [app.program("reid"), "ingest", str(fresh), str(data)],
-    )
-    run_ok(app, report, "reid embed (default encoder)", [app.program("reid"), "embed", str(fresh)])
+    reid(app, report, "reid ingest (32 synthetic crops)", "ingest", str(fresh), str(data))
+    reid(app, report, "reid embed (default encoder)", "embed", str(fresh))
     debug = app.home / "ld-debug" / "train"
     debug.parent.mkdir()
     run = app.home / "runs" / "epoch1"
@@ -140,9 +138,9 @@ def workflow(app: Installed, report: Report) -> dict:
     )
     report.step("reid-train's libraries: the install's or the system's", 0.0, f"{count} loaded")
     model = fresh.with_name("fresh.models") / "epoch1.onnx"
-    imp = [app.program("reid"), "import-model", str(run / "encoder.onnx"), "--out", str(model)]
-    run_ok(app, report, "reid import-model", imp + ["--project", str(fresh), "--name", "epoch1"])
-    run_ok(app, report, "reid embed (imported model)", [app.program("reid"), "embed", str(fresh)])
+    imp = ["import-model", str(run / "encoder.onnx"), "--out", str(model), "--project", str(fresh)]
+    reid(app, report, "reid import-model", *imp, "--name", "epoch1")
+    reid(app, report, "reid embed (imported model)", "embed", str(fresh))
     seen = smoke(app, report, "reid-desktop --smoke-test (Review)", fresh)
     report.check(seen["tab"] == "Review" and seen["review"] == "pair", f"the GUI showed {seen}")
     report.check(seen["messages"] == [], f"the GUI showed messages: {seen['messages']}")
@@ -162,13 +160,7 @@ def damaged_encoder(app: Installed, report: Report) -> None:
     onnx = app.prefix / "_internal" / "resources" / "models" / "default-mnv2.onnx"
     blank = app.home / "projects" / "blank.reidproj"
     data = app.home / "crops"
-    run_ok(
-        app,
-        report,
-        "reid ingest (damaged default encoder)",
-        [app.program("reid"), "ingest", str(blank), str(data)],
-        damaged=onnx,
-    )
+    reid(app, report, "reid ingest (damaged default encoder)", "ingest", str(blank), str(data), damaged=onnx)
     r = app.run([app.program("reid"), "embed", str(blank)], damaged=onnx)
     lines = r.err.strip().splitlines()
     report.check(

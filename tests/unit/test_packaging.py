@@ -17,6 +17,7 @@ from reid_desktop import __version__
 PACKAGING = Path(__file__).resolve().parents[2] / "packaging"
 sys.path.insert(0, str(PACKAGING))
 bundle = importlib.import_module("bundle")
+notices = importlib.import_module("notices")
 deb = importlib.import_module("deb")
 linux_deps = importlib.import_module("linux_deps")
 
@@ -37,10 +38,12 @@ def test_flavours_leave_out_what_they_never_use(tmp_path):
         ("torch/lib/libtorch_cuda_linalg.so", _file(tmp_path / "linalg.so", 30), "BINARY"),
         ("torch/lib/libtorch_cpu.so", _file(tmp_path / "cpu.so"), "BINARY"),
     ]
-    saved: dict[str, int] = {}
+    saved: dict = {}
     kept = [e[0] for e in bundle.trim(toc, "cpu", saved)]
+    bundle.trim(toc, "cpu", saved)  # another program wanting the same files: counted once
     assert kept == ["PySide6/Qt/plugins/platforms/libqxcb.so", "torch/lib/libtorch_cpu.so"]
-    assert saved["Qt translations"] == 100 and saved["torch CUDA linear algebra"] == 30
+    assert sum(saved["Qt translations"].values()) == 100
+    assert sum(saved["torch CUDA linear algebra"].values()) == 30
     cuda = [e[0] for e in bundle.trim(toc, "cuda", {})]
     assert "torch/lib/libtorch_cuda_linalg.so" in cuda  # a GPU uses it
     assert bundle.spec_args(["--flavour", "cuda"]).flavour == "cuda"
@@ -57,10 +60,10 @@ def test_linux_layout_keeps_cuda_folders_one_copy_and_no_system_libraries(tmp_pa
         ("libX11.so.6", _file(tmp_path / "usr" / "lib" / "libX11.so.6", 20), "BINARY"),
         ("PIL/_imaging.so", _file(site / "PIL" / "_imaging.so"), "EXTENSION"),
     ]
-    saved: dict[str, int] = {}
+    saved: dict = {}
     out = [e[0] for e in bundle.linux_layout(toc, saved)]
     assert out == ["torch/lib/libtorch_cpu.so", "nvidia/cu13/lib/libcublas.so.13", "PIL/_imaging.so"]
-    assert saved == {
+    assert {rule: sum(files.values()) for rule, files in saved.items()} == {
         "second copies of torch's libraries": 50,
         "system libraries (the .deb depends on them)": 20,
     }
@@ -70,13 +73,13 @@ def test_notices_carry_each_bundled_package_licence_text(tmp_path):
     from importlib import metadata
 
     dists = {n: metadata.distribution(n) for n in ("numpy", "onnxruntime", "pyside6-essentials")}
-    extra = bundle.app_licences()
+    extra = notices.app_licences()
     assert all(p.is_file() for paths in extra.values() for p in paths)
-    missing = bundle.write_notices(tmp_path / "licenses", dists, extra)
+    missing = notices.write_notices(tmp_path / "licenses", dists, extra)
     assert missing == []
-    notices = (tmp_path / "licenses" / "THIRD-PARTY-NOTICES.txt").read_text()
+    summary = (tmp_path / "licenses" / "THIRD-PARTY-NOTICES.txt").read_text()
     for name in ("reid-desktop", "default-encoder", "numpy", "onnxruntime", "pyside6-essentials"):
-        assert name in notices
+        assert name in summary
     assert (tmp_path / "licenses" / "pyside6-essentials" / "LGPL-3.0.txt").is_file()  # the wheel has none
     assert (tmp_path / "licenses" / "onnxruntime" / "ThirdPartyNotices.txt").is_file()
     assert "MIT License" in (tmp_path / "licenses" / "reid-desktop" / "LICENSE").read_text()
@@ -149,3 +152,25 @@ def test_what_only_an_optional_plugin_needs_is_recommended_not_required(fake_bun
     depends, recommends = linux_deps.dependencies(fake_bundle)
     assert depends[0].startswith("libc6 (>= 2.") and depends[1:] == ["zlib1g"]
     assert recommends == ["libcairo2", "libgtk-3-0"]
+
+
+def test_cuda_flavour_takes_every_cuda_library_but_the_multi_node_plugins():
+    libs = bundle.cuda_libraries()
+    if not libs:
+        pytest.skip("no nvidia-* wheels installed")
+    dests = {dest for _, dest in libs}
+    assert all(d.startswith("nvidia/") and d.endswith("/lib") for d in dests)
+    names = {Path(src).name for src, _ in libs}
+    assert "libcudnn_engines_precompiled.so.9" in names or not any("cudnn" in n for n in names)
+    assert not any(
+        n.startswith(("nvshmem_bootstrap_", "nvshmem_transport_", "libcufile_rdma")) for n in names
+    )
+
+
+def test_installer_icons_are_rendered_from_the_svg(qtbot, tmp_path):
+    from PIL import Image
+
+    icons = importlib.import_module("icons").render(tmp_path)
+    assert Image.open(icons["ico"]).info["sizes"] >= {(16, 16), (256, 256)}
+    icns = Image.open(icons["icns"])
+    assert icns.size == (1024, 1024) and (16, 16, 2) in icns.info["sizes"]  # 16 pt @2x … 512 pt @2x
