@@ -62,6 +62,7 @@ def test_encoder_falls_back_to_cpu_when_a_gpu_provider_fails(model_file):
     assert any("falling back" in n for n in enc.notes)
 
 
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider'")
 def test_cuda_libraries_are_preloaded_once_and_quietly(model_file, monkeypatch, capsys):
     """onnxruntime-gpu (the `gpu` extra, the CUDA bundle) needs its CUDA libraries preloaded; its
     preload_dlls() prints, which must not reach `reid … --json` output."""
