@@ -62,6 +62,31 @@ def test_encoder_falls_back_to_cpu_when_a_gpu_provider_fails(model_file):
     assert any("falling back" in n for n in enc.notes)
 
 
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider'")
+def test_cuda_libraries_are_preloaded_once_and_quietly(model_file, monkeypatch, capsys):
+    """onnxruntime-gpu (the `gpu` extra, the CUDA bundle) needs its CUDA libraries preloaded; its
+    preload_dlls() prints, which must not reach `reid … --json` output."""
+    from reid_desktop.core.encoders import runtime
+
+    calls = []
+
+    def preload():
+        calls.append(1)
+        print("Failed to load libcudnn.so.9: not here")
+
+    monkeypatch.setattr(runtime.ort, "preload_dlls", preload, raising=False)
+    monkeypatch.setattr(
+        runtime.ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    runtime._preload_cuda.cache_clear()
+    for _ in range(2):
+        enc = EncoderRuntime.load(model_file, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+        assert enc.provider == "CPUExecutionProvider"  # no GPU here: it falls back, and says so
+    runtime._preload_cuda.cache_clear()
+    assert calls == [1]
+    assert capsys.readouterr().out == ""
+
+
 def test_encoder_refuses_a_model_without_contract_metadata(tmp_path):
     from helpers.onnx_factory import small_cnn
 
