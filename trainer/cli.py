@@ -21,6 +21,7 @@ from pathlib import Path
 from reid_desktop.core.encoders.contract import Preprocess
 from reid_desktop.core.training.events import EventWriter
 from reid_desktop.resources import resource
+from reid_desktop.version import version_text
 from trainer.data import DataError, TrainingSet, check, from_folder, from_market, from_project, split_holdout
 from trainer.recipes import RECIPES
 
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--drop-singletons", action="store_true", help="ignore identities with one crop")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--version", action="version", version=version_text("reid-train"))
     return ap
 
 

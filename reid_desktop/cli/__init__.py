@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from reid_desktop.version import version_text
+
 from .common import run_command
 from .encoder_commands import add_encoder_commands
 from .project_commands import add_project_commands
@@ -15,6 +17,7 @@ from .project_commands import add_project_commands
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reid", description="reid-desktop headless commands")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--version", action="version", version=version_text("reid"))
     sub = parser.add_subparsers(dest="command", required=True)
     add_project_commands(sub)
     add_encoder_commands(sub)

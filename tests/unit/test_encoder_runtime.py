@@ -61,6 +61,31 @@ def test_encoder_falls_back_to_cpu_when_a_gpu_provider_fails(model_file):
     assert any("falling back" in n for n in enc.notes)
 
 
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider'")
+def test_cuda_libraries_are_preloaded_once_and_quietly(model_file, monkeypatch, capsys):
+    """onnxruntime-gpu (the `gpu` extra, the CUDA bundle) needs its CUDA libraries preloaded; its
+    preload_dlls() prints, which must not reach `reid … --json` output."""
+    from reid_desktop.core.encoders import runtime
+
+    calls = []
+
+    def preload():
+        calls.append(1)
+        print("Failed to load libcudnn.so.9: not here")
+
+    monkeypatch.setattr(runtime.ort, "preload_dlls", preload, raising=False)
+    monkeypatch.setattr(
+        runtime.ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    runtime._preload_cuda.cache_clear()
+    for _ in range(2):
+        enc = EncoderRuntime.load(model_file, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+        assert enc.provider == "CPUExecutionProvider"  # no GPU here: it falls back, and says so
+    runtime._preload_cuda.cache_clear()
+    assert calls == [1]
+    assert capsys.readouterr().out == ""
+
+
 def test_encoder_refuses_a_model_without_contract_metadata(tmp_path):
     from helpers.onnx_factory import small_cnn
 
@@ -175,3 +200,36 @@ def test_link_graph_components_and_contradictions():
     assert links.forbidden(3, 5) and not links.forbidden(3, 6)
     links.add(3, 5, "same")
     assert links.contradictions() == [(1, 4)]
+
+
+def test_the_shipped_default_encoder_is_found_when_the_project_was_made_elsewhere(project, tmp_path):
+    """A project made with a checkout (or an install in another folder) records that path; opened
+    here, the same shipped encoder is used from this installation, by its hash."""
+    import shutil
+
+    from reid_desktop.core.encoders.defaults import default_encoder_path
+    from reid_desktop.core.encoders.registry import encoder_file, open_encoder, register_encoder
+
+    elsewhere = tmp_path / "old-install" / "default-mnv2.onnx"
+    elsewhere.parent.mkdir()
+    shutil.copy(default_encoder_path(), elsewhere)
+    record = register_encoder(project, elsewhere, "default-mnv2")
+    shutil.rmtree(elsewhere.parent)  # that installation is gone
+    assert encoder_file(record) == default_encoder_path()
+    assert open_encoder(record).info.outputs.global_name
+
+
+def test_a_changed_or_missing_foreign_encoder_is_still_refused(project, tmp_path):
+    from helpers.onnx_factory import tiny_encoder
+
+    from reid_desktop.core.encoders.contract import ContractError
+    from reid_desktop.core.encoders.registry import open_encoder, register_encoder
+
+    path = tiny_encoder(tmp_path / "enc.onnx")
+    record = register_encoder(project, path, "tiny")
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(ContractError, match="changed since it was registered"):
+        open_encoder(record)
+    path.unlink()
+    with pytest.raises(ContractError, match="missing"):
+        open_encoder(record)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reid_desktop.core.encoders.contract import ContractError
 from reid_desktop.core.encoders.registry import register_encoder, resolve_encoder
+from reid_desktop.core.encoders.runtime import EncoderRuntime
 from reid_desktop.resources import resource
 from reid_desktop.store import EncoderRecord, Project
 
@@ -17,6 +18,21 @@ DEFAULT_NAME = "default-mnv2"
 
 def default_encoder_path() -> Path:
     return resource("models", f"{DEFAULT_NAME}.onnx")
+
+
+def default_encoder_problem() -> str | None:
+    """Why the default encoder that ships with the app cannot be used (missing, unreadable, not an
+    encoder), in one line naming the file; None when it loads. The app checks once at start, off
+    the GUI thread (loading takes a fraction of a second)."""
+    path = default_encoder_path()
+    if not path.is_file():
+        return f"the default encoder {path} is missing"
+    try:
+        EncoderRuntime.load(path, providers=["CPUExecutionProvider"], threads=1)
+    except ContractError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"the default encoder {path} cannot be used: {reason[:200]}"
+    return None
 
 
 def ensure_default_encoder(project: Project) -> EncoderRecord | None:
@@ -31,12 +47,12 @@ def ensure_default_encoder(project: Project) -> EncoderRecord | None:
         return None
     path = default_encoder_path()
     if not path.is_file():
-        log.warning("default encoder %s is missing", path)
+        log.info("default encoder %s is missing", path)  # the caller says it (working_encoder, the app)
         return None
     try:
         encoder = register_encoder(project, path, DEFAULT_NAME)
     except ContractError as exc:
-        log.warning("default encoder unusable: %s", exc)
+        log.info("default encoder unusable: %s", exc)
         return None
     log.info("registered the default encoder %s in %s", DEFAULT_NAME, project.path)
     return encoder
@@ -56,7 +72,5 @@ def working_encoder(project: Project, ref: str | None = None) -> EncoderRecord:
         raise ContractError(
             "the project has no model yet; `reid embed PROJECT` adds the default encoder and embeds the crops"
         )
-    raise ContractError(
-        f"the default encoder {default_encoder_path()} is missing or unusable; import one with "
-        "`reid import-model SRC --out DST --project PROJECT`"
-    )
+    problem = default_encoder_problem() or f"the default encoder {default_encoder_path()} is unusable"
+    raise ContractError(f"{problem}; import one with `reid import-model SRC --out DST --project PROJECT`")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reid_desktop.core.encoders.contract import KEY_PREPROCESS, ContractError, Preprocess
 from reid_desktop.core.encoders.runtime import DEFAULT_STRIPES, EncoderRuntime
+from reid_desktop.resources import resource
 from reid_desktop.store import EncoderRecord, Project
 
 
@@ -49,16 +50,35 @@ def resolve_encoder(project: Project, ref: str) -> EncoderRecord:
     return encoder
 
 
-def open_encoder(encoder: EncoderRecord, *, stripes: int = DEFAULT_STRIPES) -> EncoderRuntime:
+def encoder_file(encoder: EncoderRecord) -> Path:
+    """The file of a registered encoder, checked against the hash it was registered with.
+
+    A project keeps the path it was registered with. A shipped encoder (the default) is found in
+    this installation when the project was made with another one (a checkout, an install in another
+    folder, another workstation), as long as the bytes are the same."""
     p = Path(encoder.file)
+    if p.is_file() and file_sha256(p) == encoder.sha256:
+        return p
+    shipped = _shipped_copy(encoder.sha256)
+    if shipped is not None:
+        return shipped
     if not p.is_file():
         raise ContractError(f"the file of model {encoder.name!r} is missing: {p}")
-    if file_sha256(p) != encoder.sha256:
-        raise ContractError(
-            f"the file of model {encoder.name!r} changed since it was registered ({p}); embeddings "
-            "made with it would not be comparable. Import it again under a new name."
-        )
-    return EncoderRuntime.load(p, stripes=stripes)
+    raise ContractError(
+        f"the file of model {encoder.name!r} changed since it was registered ({p}); embeddings "
+        "made with it would not be comparable. Import it again under a new name."
+    )
+
+
+def _shipped_copy(sha256: str) -> Path | None:
+    for candidate in sorted(resource("models").glob("*.onnx")):
+        if file_sha256(candidate) == sha256:
+            return candidate
+    return None
+
+
+def open_encoder(encoder: EncoderRecord, *, stripes: int = DEFAULT_STRIPES) -> EncoderRuntime:
+    return EncoderRuntime.load(encoder_file(encoder), stripes=stripes)
 
 
 def recorded_preprocess(record: EncoderRecord) -> Preprocess | None:

