@@ -28,7 +28,7 @@ import onnxruntime as ort
 import torch
 
 from reid_desktop.core.encoders.contract import KEY_PROVENANCE, EncoderInfo, Outputs, Preprocess
-from trainer.networks.reid_net import ReIDNet
+from trainer.networks.reid_net import ONNX_BACKBONE, ReIDNet
 from trainer.safe_load import PlainLoadError, load_plain
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,10 @@ def load_checkpoint(path: Path) -> ReIDNet:
         raise CheckpointError(f"{path.name} is not a reid-desktop checkpoint (no {CHECKPOINT_FORMAT!r} tag)")
     cfg = blob.get("config")
     try:
-        model = ReIDNet(cfg.pop("backbone"), **cfg)
+        backbone = cfg.pop("backbone")
+        if backbone == ONNX_BACKBONE:  # an imported encoder: its graph travels in the state dict
+            cfg["graph"] = blob["state_dict"]["backbone.graph"].numpy().tobytes()
+        model = ReIDNet(backbone, **cfg)
         model.load_state_dict(blob["state_dict"], strict=True)
     except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(

@@ -12,7 +12,7 @@ from helpers.synth import person_crop
 from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import run_job
 from reid_desktop.core.training.events import EventError, EventWriter, parse_line
-from trainer.data import DataError, check, from_folder, from_project, split_holdout
+from reid_desktop.core.training.plan import DataError, check, from_folder, from_project, split_holdout
 
 
 def test_events_round_trip_and_validation():
