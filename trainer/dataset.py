@@ -56,15 +56,19 @@ class CropCache:
         return self.normalise(self.images[idx])
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, *, erase: float = 0.5) -> torch.Tensor:
+def augment(
+    x: torch.Tensor, gen: torch.Generator, *, erase: float = 0.5, flip_only: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Training augmentation of a uint8 N×3×H×W batch, per crop: horizontal flip (p 0.5), edge
     padding by H/25 then a random crop back to H×W, and random erasing (p `erase`, 2–40 % of the
     area, aspect 0.3–3.3, filled with 0 after normalisation, so done by the caller's mask).
-    Returns (augmented uint8 batch, erase mask N×1×H×W bool)."""
+    Returns (augmented uint8 batch, erase mask N×1×H×W bool). `flip_only` stops after the flip."""
     n, _, h, w = x.shape
     pad = max(4, h // 25)
     flip = torch.rand(n, generator=gen) < 0.5
     x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
+    if flip_only:
+        return x, torch.zeros((n, 1, h, w), dtype=torch.bool)
     padded = torch.nn.functional.pad(x.float(), (pad, pad, pad, pad), mode="replicate").to(torch.uint8)
     oy = torch.randint(0, 2 * pad + 1, (n,), generator=gen).tolist()
     ox = torch.randint(0, 2 * pad + 1, (n,), generator=gen).tolist()
