@@ -85,10 +85,12 @@ def table_row(row: str, events: list, wall: float, load: float) -> str:
         return f"| {row.replace(':', ' | ')} | failed: {err[:80]} | | | | | | |"
     b, a, c = done["before"], done["after"], done["comparison"]
     lo, hi = c["interval"]
+    before, after = f"{b['rank1']:.3f} / {b['mAP']:.3f}", f"{a['rank1']:.3f} / {a['mAP']:.3f}"
+    delta = f"{c['delta_mAP']:+.3f} [{lo:+.3f}, {hi:+.3f}] {c['verdict']}"
+    per_epoch = sum(epochs) / max(1, len(epochs))
     return (
-        f"| {row.replace(':', ' | ')} | {b['rank1']:.3f} / {b['mAP']:.3f} | {a['rank1']:.3f} / {a['mAP']:.3f} "
-        f"| {c['delta_mAP']:+.3f} [{lo:+.3f}, {hi:+.3f}] {c['verdict']} | {done['best_epoch']} of {len(epochs)} "
-        f"| {sum(epochs) / max(1, len(epochs)):.0f} | {wall / 60:.1f} | {load:.1f} |"
+        f"| {row.replace(':', ' | ')} | {before} | {after} | {delta} | {done['best_epoch']} of {len(epochs)} "
+        f"| {per_epoch:.0f} | {wall / 60:.1f} | {load:.1f} |"
     )
 
 

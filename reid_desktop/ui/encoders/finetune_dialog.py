@@ -50,15 +50,12 @@ def plan_text(plan: TrainingPlan) -> str:
     if plan.identities == 0:
         text = "No confirmed identities yet."
     else:
-        text = (
-            f"<b>{plan.identities}</b> confirmed identities with <b>{plan.crops}</b> crops"
-            + (
-                f": <b>{plan.train_ids}</b> train ({plan.train_crops} crops) and <b>{plan.holdout_ids}</b> "
-                f"({plan.holdout_frac:.0%}) are held out, never trained on, to measure Rank-1/mAP "
-                "before and after."
-                if plan.ok
-                else "."
-            )
+        text = f"<b>{plan.identities}</b> confirmed identities with <b>{plan.crops}</b> crops" + (
+            f": <b>{plan.train_ids}</b> train ({plan.train_crops} crops) and <b>{plan.holdout_ids}</b> "
+            f"({plan.holdout_frac:.0%}) are held out, never trained on, to measure Rank-1/mAP "
+            "before and after."
+            if plan.ok
+            else "."
         )
     if plan.ok:
         within = plan.holdout_ids - plan.holdout_cross_camera_ids
@@ -83,14 +80,13 @@ def result_html(done: dict) -> str:
     b, a = done["before"], done["after"]
     html = (
         "<table cellpadding=3><tr><th></th><th>Rank-1</th><th>Rank-5</th><th>mAP</th></tr>"
-        f"<tr><td>start model</td><td>{b['rank1']:.3f}</td><td>{b['rank5']:.3f}</td><td>{b['mAP']:.3f}</td></tr>"
+        f"<tr><td>start model</td><td>{b['rank1']:.3f}</td><td>{b['rank5']:.3f}</td>"
+        f"<td>{b['mAP']:.3f}</td></tr>"
         f"<tr><td><b>fine-tuned</b></td><td><b>{a['rank1']:.3f}</b></td><td><b>{a['rank5']:.3f}</b></td>"
         f"<td><b>{a['mAP']:.3f}</b></td></tr></table>"
     )
     if "queries" in a:
-        html += (
-            f"Measured on {a['holdout_ids']} held-out people, {a['queries']} queries ({a['protocol']})"
-        )
+        html += f"Measured on {a['holdout_ids']} held-out people, {a['queries']} queries ({a['protocol']})"
         if "mAP_interval" in a:
             lo, hi = a["mAP_interval"]
             html += f"; fine-tuned mAP 95 % interval {lo:.3f}–{hi:.3f}"
@@ -189,11 +185,11 @@ class FineTuneDialog(QDialog):
         base.mkdir(exist_ok=True)
         return base / f"{stamp}-{self.recipe.currentData()}"
 
-    def start(self) -> None:
-        self.out_dir = self.output_dir()
-        self.monitor = TrainingMonitor(minutes=self.minutes.value())
+    def trainer_args(self) -> list[str]:
+        """`reid-train` arguments for the current choices (the plan's split, so the run follows
+        exactly the plan shown)."""
         plan = self.plan_data
-        args = [
+        return [
             "--project",
             str(self.project.path),
             "--init",
@@ -209,6 +205,11 @@ class FineTuneDialog(QDialog):
             "--out",
             str(self.out_dir),
         ]
+
+    def start(self) -> None:
+        self.out_dir = self.output_dir()
+        self.monitor = TrainingMonitor(minutes=self.minutes.value())
+        args = self.trainer_args()
         self.proc = QProcess(self)
         self.proc.setProgram(self.program[0])
         self.proc.setArguments([*self.program[1:], *args])
@@ -217,7 +218,11 @@ class FineTuneDialog(QDialog):
         self.proc.errorOccurred.connect(self._proc_error)
         self.run_id = self.project.training_runs.start(
             self.recipe.currentData(),
-            {"minutes": self.minutes.value(), "out": str(self.out_dir), "init": self.start_from.currentData()},
+            {
+                "minutes": self.minutes.value(),
+                "out": str(self.out_dir),
+                "init": self.start_from.currentData(),
+            },
         ).id
         self._shown = False
         for w in self._inputs():
@@ -235,7 +240,9 @@ class FineTuneDialog(QDialog):
                     f"{ev.get('device', 'cpu')}; {ev['holdout_ids']} held out."
                 )
             elif ev.type == "eval":
-                basis = f" ({ev['holdout_ids']} people, {ev['queries']} queries)" if "queries" in ev.data else ""
+                basis = ""
+                if "queries" in ev.data:
+                    basis = f" ({ev['holdout_ids']} people, {ev['queries']} queries)"
                 what = "start model" if ev["epoch"] == 0 else f"epoch {ev['epoch']}"
                 self.status.setText(
                     f"{what.capitalize()}: held-out Rank-1 {ev['rank1']:.3f} · mAP "
