@@ -10,7 +10,8 @@ onnxruntime speed were the same. The TorchScript exporter is deprecated upstream
 
 Every export also writes a companion checkpoint `<name>.pt` (plain tensors, ints and strings only,
 readable as plain tensors by `trainer.safe_load.load_plain`), from which `load_checkpoint` rebuilds
-the model.
+the model. A fine-tuned imported encoder (`trainer.networks.imported`) carries its source ONNX graph
+as a uint8 tensor in the state dict, from which `load_checkpoint` rebuilds the same architecture.
 """
 
 from __future__ import annotations

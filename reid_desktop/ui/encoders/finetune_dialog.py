@@ -237,7 +237,8 @@ class FineTuneDialog(QDialog):
             if ev.type == "start":
                 self.status.setText(
                     f"Training {ev['train_ids']} identities ({ev['train_crops']} crops) on "
-                    f"{ev.get('device', 'cpu')}; {ev['holdout_ids']} held out."
+                    f"{ev.get('device', 'cpu')}, starting from {ev.get('init', 'the chosen model')}; "
+                    f"{ev['holdout_ids']} held out."
                 )
             elif ev.type == "eval":
                 basis = ""
