@@ -56,14 +56,38 @@ class CropCache:
         return self.normalise(self.images[idx])
 
 
+def colour_jitter(x: torch.Tensor, gen: torch.Generator, strength: float) -> torch.Tensor:
+    """Per crop, random brightness, contrast and saturation factors in [1 − s, 1 + s] on a uint8
+    batch: another camera's exposure and white balance, for identities seen by one camera only."""
+    n = x.shape[0]
+
+    def factor() -> torch.Tensor:
+        return (1 + (torch.rand(n, generator=gen) * 2 - 1) * strength).view(n, 1, 1, 1)
+
+    xf = x.float() * factor()
+    mean = xf.mean(dim=(1, 2, 3), keepdim=True)
+    xf = (xf - mean) * factor() + mean
+    grey = (0.299 * xf[:, :1] + 0.587 * xf[:, 1:2] + 0.114 * xf[:, 2:3]).expand_as(xf)
+    xf = (xf - grey) * factor() + grey
+    return xf.clamp(0, 255).round().to(torch.uint8)
+
+
 def augment(
-    x: torch.Tensor, gen: torch.Generator, *, erase: float = 0.5, flip_only: bool = False
+    x: torch.Tensor,
+    gen: torch.Generator,
+    *,
+    erase: float = 0.5,
+    flip_only: bool = False,
+    colour: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Training augmentation of a uint8 N×3×H×W batch, per crop: horizontal flip (p 0.5), edge
     padding by H/25 then a random crop back to H×W, and random erasing (p `erase`, 2–40 % of the
     area, aspect 0.3–3.3, filled with 0 after normalisation, so done by the caller's mask).
-    Returns (augmented uint8 batch, erase mask N×1×H×W bool). `flip_only` stops after the flip."""
+    Returns (augmented uint8 batch, erase mask N×1×H×W bool). `flip_only` stops after the flip;
+    `colour` > 0 adds `colour_jitter` of that strength first."""
     n, _, h, w = x.shape
+    if colour > 0:
+        x = colour_jitter(x, gen, colour)
     pad = max(4, h // 25)
     flip = torch.rand(n, generator=gen) < 0.5
     x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)

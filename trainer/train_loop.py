@@ -18,6 +18,7 @@ from reid_desktop.core.encoders.contract import Preprocess
 from reid_desktop.core.evaluation.evaluate import Labelled
 from reid_desktop.core.training import holdout
 from reid_desktop.core.training.events import EventWriter
+from reid_desktop.core.training.plan import cross_camera_ids
 from trainer.dataset import CropCache, PKSampler, augment
 from trainer.distributed import Dist
 from trainer.recipes import KeyEncoder, Recipe, RecipeLoss
@@ -41,6 +42,8 @@ class TrainConfig:
     freeze: float = 0.0  # fraction of the backbone's parameters, from the input on, kept fixed
     cpu_clock: bool = False  # the minutes budget counts this process's CPU time, not wall time
     augment: str = "full"  # full: flip + pad-and-crop + random erasing; flip: flips only
+    colour: float | None = None  # colour-jitter strength; None: 0.3 when most training people
+    # were seen by one camera only (nothing else teaches the net to ignore a camera's colours), else 0
 
 
 def seed_everything(seed: int) -> None:
@@ -49,6 +52,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+SINGLE_CAMERA_JITTER = 0.3
 STRIPE_EMBED_DIM = 64  # per stripe after PCA: 8 × 64 = 512-d, as good as 256 per stripe on PKU
 STRIPE_FIT_CROPS = 128
 
@@ -213,6 +217,9 @@ def train(
     opt = torch.optim.Adam(param_groups(net, loss_fn, recipe.lr, cfg.backbone_scale), weight_decay=5e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=device.startswith("cuda"))  # fp16 AMP on GPU
     crops = CropCache(train_items, p)  # decoded once; batches are sliced from it
+    colour = cfg.colour
+    if colour is None:
+        colour = SINGLE_CAMERA_JITTER if cross_camera_ids(train_items) * 2 < len(labels) else 0.0
     label_of = torch.tensor([labels[s.pid] for s in train_items])
     gen = torch.Generator().manual_seed(cfg.seed * 7919 + dist.rank)
     sampler = PKSampler(
@@ -229,7 +236,7 @@ def train(
     )
 
     def view(idx: list[int]) -> torch.Tensor:
-        x, erase = augment(crops.images[idx], gen, flip_only=cfg.augment == "flip")
+        x, erase = augment(crops.images[idx], gen, flip_only=cfg.augment == "flip", colour=colour)
         x = crops.normalise(x).masked_fill(erase, 0.0)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -332,5 +339,6 @@ def train(
         "seconds": time.monotonic() - w0,
         "cpu_seconds": time.process_time(),
         "frozen_parameters": frozen,
+        "colour_jitter": colour,
         "comparison": comparison.as_dict(),
     }
