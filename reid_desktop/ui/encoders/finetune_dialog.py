@@ -106,7 +106,7 @@ class FineTuneDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Fine-tune the encoder")
-        self.resize(640, 560)
+        self.resize(660, 660)  # fits a 1366×768 screen with the result table shown
         self.project = project
         self.program = program or trainer_command()
         self.proc: QProcess | None = None

@@ -83,6 +83,9 @@ class TrainingPlot(QWidget):
                 "0.0",
             )
             last = self.maps[-1][1]
+            if min(abs(ym(last) - plot.top()), abs(ym(last) - plot.bottom())) < fm.height():
+                p.end()  # the axis label already says it; overlapping text would say neither
+                return
             p.drawText(
                 QRectF(plot.right() + 4, ym(last) - fm.height() / 2, 60, fm.height()),
                 Qt.AlignLeft,
