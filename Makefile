@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_e2e.py
 	$(BIN)/python bench/bench_cpu_modes.py
 	$(BIN)/python bench/bench_operator.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_embedding_map.py
 
 ## Start model x recipe on ../shared/data/pku-reid-dev, 16 CPU-minutes (8 min of 2 cores) each.
 bench-train: $(STAMP)

@@ -1,5 +1,5 @@
 """Render each main screen to PNG (offscreen):
-`python -m tools.screenshots OUT_DIR [--synthetic]`.
+`python -m tools.screenshots OUT_DIR [--synthetic] [--events RUN.events.jsonl]`.
 
 Uses ../shared/data/pku-reid-dev when present (its ground truth plays the operator for a few
 dozen decisions so Identities has content), otherwise synthetic crops; the default encoder from
@@ -101,11 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     synthetic = "--synthetic" in args  # for images that may be published (PKU crops may not)
     args = [a for a in args if a != "--synthetic"]
+    if "--events" in args:  # a recorded `reid-train` event stream for the training plots
+        i = args.index("--events")
+        EVENTS.insert(0, Path(args[i + 1]))
+        del args[i : i + 2]
     out = Path(args[0] if args else "screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
     from reid_desktop.ui.crops.add_folders_dialog import AddFoldersDialog
     from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
+    from reid_desktop.ui.encoders.import_dialog import ImportEncoderDialog
+    from reid_desktop.ui.export.dialog import ExportDialog
+    from reid_desktop.ui.shell.help_dialogs import HelpDialog
     from reid_desktop.ui.shell.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,6 +168,20 @@ def main(argv: list[str] | None = None) -> int:
         _pump(app, 0.3)
         save(ft, out, "08-fine-tune")
         ft.close()
+        dialogs = [
+            ("09-import-model", ImportEncoderDialog(w)),
+            ("10-export", ExportDialog(w.project, w)),
+            ("11-shortcuts", w.show_help(HelpDialog.SHORTCUTS)),
+            ("12-how-to-work", w.show_help(HelpDialog.HOW_TO)),
+        ]
+        for name, dlg in dialogs:
+            dlg.show()
+            _pump(app, 0.3)
+            save(dlg, out, name)
+            dlg.close()
+        from tools.plot_screenshots import plot_screens
+
+        plot_screens(app, w, out, tmpd, use_pku, events)
         w.close()
     return 0
 

@@ -18,30 +18,60 @@ from reid_desktop.store import Project, ProjectError
 log = logging.getLogger("reid")
 
 
+# The bar on the terminal, if any: an error line must not land at the end of a half-drawn bar.
+_bars: list = []
+
+
 def progress_printer(stream=None):
+    """(show, finish) for a job's Progress. On a terminal: a tqdm bar per phase (a new total),
+    redrawn in place with elapsed time and ETA. Otherwise (pipes, logs, CI): one plain line per
+    finished phase. `finish` may be called more than once."""
     stream = stream or sys.stderr
-    tty = stream.isatty()
-    last = [""]
+    return _bar_printer(stream) if stream.isatty() else _line_printer(stream)
+
+
+def _line_printer(stream):
+    def show(p: Progress) -> None:
+        if p.total is None or p.done == p.total:
+            stream.write((f"[{'#' * 30}] {p.message}" if p.total else p.message) + "\n")
+
+    return show, lambda: None
+
+
+def _bar_printer(stream):
+    from tqdm import tqdm
 
     def show(p: Progress) -> None:
+        bar = _bars[-1] if _bars else None
+        if bar is None or bar.total != p.total or p.done < bar.n:  # a new phase
+            _close_bars()
+            fmt = "{l_bar}{bar:30}| {elapsed}<{remaining}" if p.total else "{desc} [{elapsed}]"
+            bar = tqdm(total=p.total, file=stream, bar_format=fmt, dynamic_ncols=True, mininterval=0.1)
+            _bars.append(bar)
+        bar.set_description_str(p.message, refresh=False)
         if p.total:
-            width = 30
-            filled = int(width * (p.fraction or 0))
-            line = f"[{'#' * filled}{'.' * (width - filled)}] {p.message}"
+            bar.update(max(0, p.done - bar.n))
         else:
-            line = p.message
-        if tty:
-            stream.write("\r" + line.ljust(len(last[0])))
-            stream.flush()
-        elif p.total is None or p.done == p.total:
-            stream.write(line + "\n")
-        last[0] = line
+            bar.refresh()
 
-    def finish() -> None:
-        if tty and last[0]:
-            stream.write("\n")
+    return show, _close_bars
 
-    return show, finish
+
+def _close_bars() -> None:
+    while _bars:
+        _bars.pop().close()
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, func, help: str, *, project: str | None = "project file"
+) -> argparse.ArgumentParser:
+    """A `reid` subcommand that runs func(args); most take the project file first (project=None:
+    no project argument)."""
+    p = sub.add_parser(name, help=help)
+    if project is not None:
+        p.add_argument("project", help=project)
+    p.set_defaults(func=func)
+    return p
 
 
 def open_project(path: str, *, create: bool = False, read_only: bool = False) -> Project:
@@ -77,5 +107,6 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def fail(message: str) -> int:
+    _close_bars()
     print(f"reid: error: {display_name(message)}", file=sys.stderr)
     return 1

@@ -7,38 +7,38 @@ import json
 import sys
 from pathlib import Path
 
-from reid_desktop.core.encoders.contract import IMAGENET_MEAN, IMAGENET_STD, ContractError, Preprocess
+from reid_desktop.core.encoders.contract import ContractError
+from reid_desktop.core.encoders.preprocess_options import (
+    SCALES,
+    SIZE_HELP,
+    PreprocessOptions,
+    describe,
+    parse_size,
+)
 from reid_desktop.core.jobs import CancelToken, run_job
 
-from .common import open_project, progress_printer
+from .common import add_command, open_project, progress_printer
 
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        h, w = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError("size is HEIGHTxWIDTH, e.g. 256x128") from None
-    return h, w
+        size = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if size is None:
+        raise argparse.ArgumentTypeError(SIZE_HELP)
+    return size
 
 
-def _preprocess(args: argparse.Namespace) -> Preprocess | None:
-    given = [args.bgr, args.rgb, args.scale, args.mean, args.std, args.size]
-    if not any(x not in (None, False) for x in given):
-        return None  # importer uses the model's input size and the defaults
-    scale = args.scale if args.scale is not None else 255.0
-    default_mean = IMAGENET_MEAN if scale != 1 else tuple(m * 255 for m in IMAGENET_MEAN)
-    default_std = IMAGENET_STD if scale != 1 else tuple(s * 255 for s in IMAGENET_STD)
-    h, w = args.size or (256, 128)
-    p = Preprocess(
-        height=h,
-        width=w,
+def _preprocess(args: argparse.Namespace) -> PreprocessOptions:
+    """What the flags state; the importer fills the rest from the model (resolve_preprocess)."""
+    return PreprocessOptions(
         rgb=not args.bgr,
-        scale=scale,
-        mean=tuple(args.mean or default_mean),
-        std=tuple(args.std or default_std),
+        scale=args.scale if args.scale is not None else 255.0,
+        mean=tuple(args.mean) if args.mean else None,
+        std=tuple(args.std) if args.std else None,
+        size=args.size,
     )
-    p.validate()
-    return p
 
 
 def cmd_import_model(args: argparse.Namespace) -> int:
@@ -59,6 +59,7 @@ def cmd_import_model(args: argparse.Namespace) -> int:
             f"{'x'.join(map(str, rep.map_shape)) if rep.map_shape else 'none'}; "
             f"batch: {'dynamic' if rep.dynamic_batch else 'fixed (1)'}"
         )
+        print(f"  preprocessing: {describe(rep.info.preprocess)}")
         for w in rep.warnings:
             print(f"  warning: {w}")
         final = rep.dst
@@ -67,8 +68,8 @@ def cmd_import_model(args: argparse.Namespace) -> int:
         if project is not None:
             from reid_desktop.core.encoders.registry import register_encoder
 
-            model = register_encoder(project, final, args.name)
-            print(f"Registered as model {model.name!r} (id {model.id}) and made active in {project.path}")
+            encoder = register_encoder(project, final, args.name)
+            print(f"Registered as model {encoder.name!r} (id {encoder.id}) and made active in {project.path}")
     finally:
         if project is not None:
             project.close()
@@ -112,23 +113,27 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    from reid_desktop.core.encoders.defaults import working_encoder
     from reid_desktop.core.encoders.embed import embed_project
-    from reid_desktop.core.encoders.registry import open_encoder, resolve_encoder
+    from reid_desktop.core.encoders.registry import open_encoder
 
     with open_project(args.project) as project:
-        model = resolve_encoder(project, args.model)
-        enc = open_encoder(model, stripes=args.stripes)
-        project.set_active_encoder(model.id)
+        fresh = not project.encoders.all()
+        encoder = working_encoder(project, args.model)
+        if fresh:
+            print(f"Registered the default encoder {encoder.name!r} and made it active", file=sys.stderr)
+        enc = open_encoder(encoder, stripes=args.stripes)
+        project.set_active_encoder(encoder.id)
         show, finish = progress_printer()
         try:
-            rep = run_job(embed_project(project, model.id, enc, CancelToken(), args.batch), show)
+            rep = run_job(embed_project(project, encoder.id, enc, CancelToken(), args.batch), show)
         except KeyboardInterrupt:
             finish()
             print("Interrupted; embeddings computed so far are saved. Run again to resume.", file=sys.stderr)
             return 130
         finish()
         print(
-            f"model {model.name!r} on {rep.provider}: {rep.encoded} embedded, {rep.already} already "
+            f"model {encoder.name!r} on {rep.provider}: {rep.encoded} embedded, {rep.already} already "
             f"cached, {len(rep.failed)} failed, {rep.rate:.1f} crops/s"
         )
         for cid, why in rep.failed[:20]:
@@ -137,13 +142,17 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from reid_desktop.core.encoders.registry import resolve_encoder
+    from reid_desktop.core.encoders.defaults import working_encoder
     from reid_desktop.core.retrieval.matching import GalleryIndex
 
     with open_project(args.project, read_only=True) as project:
-        model = resolve_encoder(project, args.model)
-        index = GalleryIndex.from_project(project, model.id)
+        encoder = working_encoder(project, args.model)
+        index = GalleryIndex.from_project(project, encoder.id)
         crop = project.crops.get(args.crop)
+        if crop.id not in index:
+            raise ContractError(
+                f"crop {crop.id} has no embedding for model {encoder.name!r}; run `reid embed` first"
+            )
         cams = {c.id: c.name for c in project.cameras.all()}
         print(f"query crop {crop.id}: {cams[crop.camera_id]}/{crop.rel_path}")
         for rank, c in enumerate(index.topk(crop.id, args.k), 1):
@@ -191,7 +200,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import-model", help="make a foreign re-ID ONNX file meet the encoder contract")
+    p = add_command(
+        sub,
+        "import-model",
+        cmd_import_model,
+        "make a foreign re-ID ONNX file meet the encoder contract",
+        project=None,
+    )
     p.add_argument("src")
     p.add_argument("--out", required=True, help="where to write the imported model")
     p.add_argument("--project", help="register the model in this project (and make it active)")
@@ -202,41 +217,34 @@ def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scale",
         type=float,
-        choices=[1.0, 255.0],
+        choices=SCALES,
         help="divide pixels by this before mean/std (255: 0..1 input; 1: 0..255)",
     )
-    p.add_argument("--mean", type=float, nargs=3, metavar=("R", "G", "B"))
-    p.add_argument("--std", type=float, nargs=3, metavar=("R", "G", "B"))
-    p.add_argument("--size", type=_size, help="input HEIGHTxWIDTH (default: from the model)")
+    channels = "in the model's channel order (R G B, or B G R with --bgr)"
+    p.add_argument(
+        "--mean", type=float, nargs=3, metavar="V", help=f"{channels}; default: ImageNet's for --scale"
+    )
+    p.add_argument("--std", type=float, nargs=3, metavar="V", help=f"{channels}; default: ImageNet's")
+    p.add_argument("--size", type=_size, metavar="HxW", help="input HEIGHTxWIDTH (default: from the model)")
     p.add_argument("--quantize", choices=["int8"], help="also write a static int8 (QDQ) copy")
     p.add_argument("--calib-dir", help="crops to calibrate int8 on when no --project is given")
     p.add_argument("--eval-data", help="labelled folder to compare fp32 and int8 accuracy on")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    p.set_defaults(func=cmd_import_model)
-
-    p = sub.add_parser("models", help="models registered in a project (* = active)")
-    p.add_argument("project")
-    p.set_defaults(func=cmd_models)
-
-    p = sub.add_parser("embed", help="embed crops that have no embedding for the model yet")
-    p.add_argument("project")
+    add_command(sub, "models", cmd_models, "models registered in a project (* = active)")
+    p = add_command(sub, "embed", cmd_embed, "embed crops that have no embedding for the model yet")
     p.add_argument("--model", help="name or id (default: the active model)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--stripes", type=int, default=8, help="K horizontal stripes (default 8)")
-    p.set_defaults(func=cmd_embed)
-
-    p = sub.add_parser("match", help="top cross-camera candidates for one crop")
-    p.add_argument("project")
+    p = add_command(sub, "match", cmd_match, "top cross-camera candidates for one crop")
     p.add_argument("crop", type=int, help="crop id")
-    p.add_argument("--model")
+    p.add_argument("--model", help="name or id (default: the active model)")
     p.add_argument("--k", type=int, default=10)
-    p.set_defaults(func=cmd_match)
-
-    p = sub.add_parser("eval", help="Rank-1/5/10, mAP, mINP of an encoder on labelled crops")
+    p = add_command(
+        sub, "eval", cmd_eval, "Rank-1/5/10, mAP, mINP of an encoder on labelled crops", project=None
+    )
     p.add_argument("--model", required=True, help="an ONNX file that meets the encoder contract")
     p.add_argument("--data", required=True, help="folder of camera folders, or a Market-1501 folder")
     p.add_argument("--gt", help="ground-truth CSV (default: DATA/ground_truth.csv)")
     p.add_argument("--layout", choices=["market"], help="evaluate query/ against bounding_box_test/")
     p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_eval)

@@ -15,7 +15,7 @@ from reid_desktop.core.jobs import CancelToken, run_job
 from reid_desktop.core.names import display_name
 from reid_desktop.store import ProjectSummary
 
-from .common import open_project, progress_printer
+from .common import add_command, open_project, progress_printer
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -109,9 +109,13 @@ def cmd_relink(args: argparse.Namespace) -> int:
 
 
 def add_project_commands(sub: argparse._SubParsersAction) -> None:
-
-    p = sub.add_parser("ingest", help="add or re-scan camera folders (creates the project)")
-    p.add_argument("project", help="project file (.reidproj); created when missing")
+    p = add_command(
+        sub,
+        "ingest",
+        cmd_ingest,
+        "add or re-scan camera folders (creates the project)",
+        project="project file (.reidproj); created when missing",
+    )
     p.add_argument(
         "folders", nargs="+", help="camera folders, a folder of camera folders, or a Market-1501 folder"
     )
@@ -124,19 +128,9 @@ def add_project_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--show-skipped", type=int, default=20, metavar="N", help="list at most N skipped files (default 20)"
     )
-    p.set_defaults(func=cmd_ingest)
-
-    p = sub.add_parser("info", help="counts per camera, models, embeddings, decisions, identities")
-    p.add_argument("project")
+    p = add_command(sub, "info", cmd_info, "counts per camera, models, embeddings, decisions, identities")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_info)
-
-    p = sub.add_parser("skipped", help="every file the last scans refused, with the reason")
-    p.add_argument("project")
-    p.set_defaults(func=cmd_skipped)
-
-    p = sub.add_parser("relink", help="point cameras at a folder that was moved")
-    p.add_argument("project")
+    add_command(sub, "skipped", cmd_skipped, "every file the last scans refused, with the reason")
+    p = add_command(sub, "relink", cmd_relink, "point cameras at a folder that was moved")
     p.add_argument("old", help="the folder as it was scanned")
     p.add_argument("new", help="where it is now")
-    p.set_defaults(func=cmd_relink)

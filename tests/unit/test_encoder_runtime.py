@@ -9,6 +9,7 @@ import pytest
 from helpers.onnx_factory import tiny_encoder
 
 from reid_desktop.core.encoders.contract import ContractError
+from reid_desktop.core.encoders.defaults import working_encoder
 from reid_desktop.core.encoders.embed import embed_project
 from reid_desktop.core.encoders.registry import open_encoder, register_encoder, resolve_encoder
 from reid_desktop.core.encoders.runtime import EncoderRuntime, pool_stripes
@@ -93,9 +94,9 @@ def test_embedding_is_cached_resumable_and_per_model(project, two_cameras, model
     rep3 = run_job(embed_project(project, other.id, open_encoder(other)))
     assert rep3.encoded == 24 and project.embeddings.count() == 48
     assert resolve_encoder(project, "tiny").id == model.id
-    assert resolve_encoder(project, None).id == other.id  # registering activates by default
+    assert working_encoder(project).id == other.id  # registering activates by default
     project.set_active_encoder(model.id)
-    assert resolve_encoder(project, None).id == model.id and resolve_encoder(project, str(other.id)) == other
+    assert working_encoder(project).id == model.id and working_encoder(project, str(other.id)) == other
 
 
 def test_unreadable_crop_is_reported_not_fatal(project, two_cameras, model_file):

@@ -32,6 +32,7 @@ from reid_desktop.core.encoders.contract import (
     Outputs,
     Preprocess,
 )
+from reid_desktop.core.encoders.preprocess_options import PreprocessOptions, resolve_preprocess
 from reid_desktop.core.encoders.probe import make_probe_batch, ort_session, run_batched, validate_outputs
 
 log = logging.getLogger(__name__)
@@ -59,17 +60,18 @@ class ImportReport:
 def import_model(
     src: Path,
     dst: Path,
-    preprocess: Preprocess | None = None,
+    preprocess: PreprocessOptions | Preprocess | None = None,
     *,
     probe_images: list[Path] | None = None,
     overwrite: bool = False,
 ) -> ImportReport:
+    """preprocess: what the operator stated; `resolve_preprocess` fills the rest from the model."""
     src, dst = Path(src), Path(dst)
     _check_destination(src, dst, overwrite)
     data = _read(src)
     model = _parse(data, src)
     inp = _image_input(model)
-    pre, warnings = _resolve_preprocess(inp, preprocess)
+    pre, warnings = resolve_preprocess(preprocess, _model_size(inp))
     probe, probe_warnings = make_probe_batch(probe_images, pre)
     warnings += probe_warnings
 
@@ -163,23 +165,10 @@ def _image_input(model: onnx.ModelProto) -> onnx.ValueInfoProto:
     return inp
 
 
-def _resolve_preprocess(inp: onnx.ValueInfoProto, given: Preprocess | None) -> tuple[Preprocess, list[str]]:
+def _model_size(inp: onnx.ValueInfoProto) -> tuple[int, int]:
+    """The input's fixed (H, W); 0 where a dimension is symbolic."""
     dims = inp.type.tensor_type.shape.dim
-    h, w = dims[2].dim_value, dims[3].dim_value  # 0 when symbolic
-    if given is not None:
-        given.validate()
-        if (h and given.height != h) or (w and given.width != w):
-            raise ContractError(
-                f"the preprocessing says {given.height}×{given.width} but the model's input is fixed "
-                f"at {h or '?'}×{w or '?'} (height×width)"
-            )
-        return given, []
-    if h and w:
-        p = Preprocess(height=h, width=w)
-        p.validate()
-        return p, []
-    p = Preprocess()
-    return p, [f"the model does not fix its input size; assuming {p.height}×{p.width}, state it if wrong"]
+    return dims[2].dim_value, dims[3].dim_value
 
 
 def _inspect(model: onnx.ModelProto, input_name: str, x: np.ndarray):

@@ -14,6 +14,7 @@ class TrainingMonitor:
     plan: Event | None = None  # the plan the run follows (the dialog showed the same)
     start: Event | None = None
     losses: list[tuple[float, float]] = field(default_factory=list)  # (t seconds, loss)
+    steps: list[tuple[int, int, int, float]] = field(default_factory=list)  # (epoch, step, steps, loss)
     evals: list[dict] = field(default_factory=list)  # eval events' data, epoch 0 first
     last_t: float = 0.0
     eta_seconds: float | None = None
@@ -50,6 +51,9 @@ class TrainingMonitor:
             self.epochs = ev.get("epochs", self.epochs)
         elif ev.type == "step":
             self.losses.append((ev.t, float(ev["loss"])))
+            self.steps.append(
+                (int(ev["epoch"]), int(ev["step"]), int(ev.get("steps") or 0), float(ev["loss"]))
+            )
         elif ev.type == "eval":
             self.evals.append(dict(ev.data, _t=ev.t))
         elif ev.type == "epoch":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal
+from collections.abc import Iterable
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -28,6 +30,8 @@ class CropBrowser(QWidget):
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._project: Project | None = None
+        self._only: set[int] | None = None  # crops picked elsewhere (the map's lasso), else all
+        self._unfiltered = 0
         self.cameras = CameraListModel(self)
         self.crops = CropListModel(thumbnails, self)
         self.proxy = QSortFilterProxyModel(self)
@@ -68,6 +72,7 @@ class CropBrowser(QWidget):
         self.zoom.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
         self.zoom.valueChanged.connect(self._apply_zoom)
         self.count_label = QLabel()
+        self.count_label.linkActivated.connect(lambda _link: self.show_crops(None))
 
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
@@ -91,9 +96,11 @@ class CropBrowser(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
         self._apply_zoom(self.zoom.value())
+        self.grid.viewport().installEventFilter(self)  # resized: the columns fill the new width
 
     def set_project(self, project: Project | None) -> None:
         self._project = project
+        self._only = None
         self.refresh()
 
     def refresh(self) -> None:
@@ -127,6 +134,9 @@ class CropBrowser(QWidget):
                 for c in members
             }
             items = [it for it in items if (it.crop_id in linked) == (mode == 1)]
+        self._unfiltered = len(items)
+        if self._only is not None:
+            items = [it for it in items if it.crop_id in self._only]
         self.crops.set_items(items)
         self._update_count()
 
@@ -138,12 +148,46 @@ class CropBrowser(QWidget):
         shown, total = self.proxy.rowCount(), self.crops.rowCount()
         text = f"{total:,} crops" if shown == total else f"{shown:,} of {total:,} crops shown"
         self.count_label.setText(text)
+        if self._only is not None:
+            self.count_label.setText(
+                f"{shown:,} of {self._unfiltered:,} crops · selected on the map · <a href='all'>show all</a>"
+            )
         self.countsChanged.emit(text)
 
+    def show_crops(self, crop_ids: Iterable[int] | None, current: int | None = None) -> None:
+        """Show only these crops, of every camera (None: all again), and select `current`."""
+        self._only = None if crop_ids is None else set(crop_ids)
+        if current is not None:  # nothing may hide the crop asked for
+            self.filter.clear()
+            self.status_filter.setCurrentIndex(0)
+        if self.camera_view.currentIndex().row() != 0:
+            self.select_camera_row(0)  # reloads the crops
+        else:
+            self._load_crops()
+        if current is not None:
+            rows = [r for r in range(self.crops.rowCount()) if self.crops.item(r).crop_id == current]
+            if rows:
+                idx = self.proxy.mapFromSource(self.crops.index(rows[0]))
+                self.grid.setCurrentIndex(idx)
+                self.grid.scrollTo(idx, QListView.PositionAtCenter)
+
     def _apply_zoom(self, width: int) -> None:
-        icon = QSize(width, width * 2)
-        self.grid.setIconSize(icon)
-        self.grid.setGridSize(QSize(width + 24, width * 2 + 28))
+        self.grid.setIconSize(QSize(width, width * 2))
+        self._cell = QSize(width + 24, width * 2 + 28)
+        self._fill_width()
+
+    def _fill_width(self) -> None:
+        """Share the spare width among the columns, so no empty strip is left on the right."""
+        avail = self.grid.viewport().width()
+        columns = max(1, avail // self._cell.width())
+        cell = QSize(max(self._cell.width(), avail // columns), self._cell.height())
+        if cell != self.grid.gridSize():
+            self.grid.setGridSize(cell)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.grid.viewport() and event.type() == QEvent.Resize:
+            self._fill_width()
+        return super().eventFilter(watched, event)
 
     def zoom_by(self, step: int) -> None:
         self.zoom.setValue(self.zoom.value() + step)

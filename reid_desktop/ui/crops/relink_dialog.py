@@ -10,15 +10,17 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QWidget,
 )
 
 from reid_desktop.core.ingest.relink import RelinkError, relink
 from reid_desktop.store import Project
+from reid_desktop.ui.common.forms import PathField, error_label
+
+
+def _choose_folder(parent: QWidget, current: str) -> str:
+    return QFileDialog.getExistingDirectory(parent, "New location", current)
 
 
 class RelinkDialog(QDialog):
@@ -34,15 +36,8 @@ class RelinkDialog(QDialog):
         for root in sorted(roots, key=lambda r: (Path(r).is_dir(), r)):
             state = "" if Path(root).is_dir() else "  (not found)"
             self.source.addItem(f"{', '.join(roots[root])} — {root}{state}", root)
-        self.target = QLineEdit()
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.target, 1)
-        row.addWidget(browse)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #a00;")
-        self.error.setWordWrap(True)
+        self.target = PathField(_choose_folder)
+        self.error = error_label()
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.button(QDialogButtonBox.Ok).setText("Relink")
         buttons.accepted.connect(self._relink)
@@ -55,14 +50,9 @@ class RelinkDialog(QDialog):
             )
         )
         form.addRow("Folder:", self.source)
-        form.addRow("New location:", row)
+        form.addRow("New location:", self.target)
         form.addRow(self.error)
         form.addRow(buttons)
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "New location")
-        if folder:
-            self.target.setText(folder)
 
     def _relink(self) -> None:
         try:

@@ -4,22 +4,29 @@ It talks to the window through a Workspace and signals, never by reaching into i
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox
 
 from reid_desktop.core.encoders.contract import ContractError
+from reid_desktop.core.encoders.preprocess_options import PreprocessOptions, describe
 from reid_desktop.core.encoders.registry import register_encoder
 from reid_desktop.core.jobs import CancelToken, Progress
-from reid_desktop.store import Project
+from reid_desktop.store import EncoderRecord, Project
 from reid_desktop.ui.common.messages import show_error
 from reid_desktop.ui.common.workspace import Workspace
+
+if TYPE_CHECKING:
+    from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
 
 log = logging.getLogger(__name__)
 
 
-def import_job(project_path: Path, src: Path, dst: Path, preprocess, token: CancelToken):
+def import_job(project_path: Path, src: Path, dst: Path, preprocess: PreprocessOptions, token: CancelToken):
     from reid_desktop.core.encoders.importer import import_model
 
     yield Progress(0, None, f"Importing {src.name} and checking it on this project's crops…")
@@ -31,11 +38,12 @@ def import_job(project_path: Path, src: Path, dst: Path, preprocess, token: Canc
 class EncoderActions(QObject):
     activated = Signal(int)  # encoder id, now the project's active encoder
     embedRequested = Signal(int)  # encoder id whose missing embeddings should be computed
+    listChanged = Signal()  # an encoder was added without changing the active one
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace.parent)
         self.ws = workspace
-        self.dialog = None  # the fine-tune dialog while it exists
+        self.dialog: FineTuneDialog | None = None  # the fine-tune dialog while it exists
 
     def stop_training(self) -> None:
         """Closing the project (or the app) cancels a running fine-tune; nothing is activated."""
@@ -60,35 +68,62 @@ class EncoderActions(QObject):
         from reid_desktop.ui.encoders.import_dialog import ImportEncoderDialog
 
         dlg = ImportEncoderDialog(self.ws.parent)
-        if not dlg.exec():
-            return
-        src = Path(dlg.src.text())
-        name = dlg.name.text().strip()
+        if dlg.exec():
+            self.import_encoder(Path(dlg.src.text()), dlg.name.text().strip(), dlg.options())
+
+    def import_encoder(self, src: Path, name: str, options: PreprocessOptions) -> None:
+        """Import in the background, register, then ask whether to use it now (default: yes)."""
         dst = self.encoders_dir() / f"{name}.onnx"
-        if dst.exists():
-            show_error(
-                self.ws.parent,
-                "Import model",
-                f"{dst.name} already exists in {dst.parent}; choose another name.",
-            )
+        taken = None
+        if self.ws.project.encoders.by_name(name) is not None:
+            taken = f"The project already has a model named {name}; choose another name."
+        elif dst.exists():
+            taken = f"{dst.name} already exists in {dst.parent}; choose another name."
+        if taken:
+            show_error(self.ws.parent, "Import model", taken)
             return
-        pre = dlg.preprocess() if dlg.size.text().strip() else None
         path = self.ws.project.path
         self.ws.run_job(
             "Importing model",
-            lambda t: import_job(path, src, dst, pre, t),
+            lambda t: import_job(path, src, dst, options, t),
             lambda rep: self._imported(rep, name),
         )
 
     def _imported(self, report, name: str) -> None:
+        project = self.ws.project
         try:
-            encoder = register_encoder(self.ws.project, report.dst, name)
+            encoder = register_encoder(project, report.dst, name, activate=False)
         except ContractError as exc:
             show_error(self.ws.parent, "Import model", str(exc))
             return
-        if report.warnings:
-            self.ws.notify("Imported with warnings: " + "; ".join(report.warnings), "warning")
-        self.activate(encoder.id)
+        current = project.active_encoder_id
+        current_name = project.encoders.get(current).name if current is not None else ""
+        use = current is None or self._ask_to_switch(encoder, current_name)
+        text = f"Imported <b>{html.escape(name)}</b> ({html.escape(describe(report.info.preprocess))}); "
+        text += (
+            "it is now the active model."
+            if use
+            else f"the active model is still {html.escape(current_name)}."
+        )
+        text += "".join(f"<br>Warning: {html.escape(w)}" for w in report.warnings)
+        self.ws.notify(text, "warning" if report.warnings else "info")
+        if use:
+            self.activate(encoder.id)
+        else:
+            self.listChanged.emit()
+
+    def _ask_to_switch(self, encoder: EncoderRecord, current: str) -> bool:
+        missing = len(self.ws.project.embeddings.missing_crop_ids(encoder.id))
+        ans = QMessageBox.question(
+            self.ws.parent,
+            "Use the imported model?",
+            f"Make {encoder.name} the active model instead of {current}?\n\n"
+            f"Its embeddings for {missing:,} crops are computed next (in the background, can be "
+            "cancelled). You can switch back in the Models tab at any time; decisions are kept.",
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.Yes,
+        )
+        return ans == QMessageBox.Yes
 
     def fine_tune(self) -> None:
         from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
@@ -98,18 +133,18 @@ class EncoderActions(QObject):
             self.dialog.raise_()
             return
         dlg = FineTuneDialog(self.ws.project, self.ws.parent)
-        dlg.modelReady.connect(self.use_trained)
+        dlg.modelReady.connect(lambda path: self.use_trained(path, dlg.run_id))
         dlg.open()
         self.dialog = dlg
 
-    def use_trained(self, onnx_path: str) -> None:
+    def use_trained(self, onnx_path: str, run_id: int | None = None) -> None:
+        """Register and activate a fine-tuned encoder; its training run (if any) points at it."""
         p = Path(onnx_path)
         try:
             encoder = register_encoder(self.ws.project, p, f"ft-{p.parent.name}")
         except ContractError as exc:
             show_error(self.ws.parent, "Fine-tuned model", str(exc))
             return
-        run_id = getattr(self.dialog, "run_id", None)
         if run_id is not None:
             run = self.ws.project.training_runs.get(run_id)
             self.ws.project.training_runs.finish(run_id, run.status, run.metrics, encoder.id)

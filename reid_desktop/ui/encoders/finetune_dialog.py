@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reid_desktop.core.reports.training_curves import TrainingCurves
 from reid_desktop.core.training.monitor import TrainingMonitor
 from reid_desktop.core.training.plan import DEFAULT_HOLDOUT, TrainingPlan, min_identities, project_plan
 from reid_desktop.core.training.recipes import DEFAULT_RECIPE, RECIPES
 from reid_desktop.core.training.starts import start_choices
 from reid_desktop.store import Project
-from reid_desktop.ui.encoders.training_plot import TrainingPlot
+from reid_desktop.ui.plots.training_curves import TrainingCurvesPlot
 
 GOOD, WARN = "#1d6b2f", "#a03000"
 
@@ -139,7 +140,7 @@ class FineTuneDialog(QDialog):
         form.addRow("Recipe:", self.recipe)
         form.addRow("", self.method)
         form.addRow("Time budget:", self.minutes)
-        self.plot = TrainingPlot()
+        self.plot = TrainingCurvesPlot()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.status = QLabel("Ready. The active model stays untouched until you activate the result.")
@@ -251,13 +252,10 @@ class FineTuneDialog(QDialog):
                 )
         m = self.monitor
         self.progress.setValue(int(1000 * m.fraction()))
-        self.plot.set_data(m.losses, [(0.0 if e["epoch"] == 0 else self._t_of(e), e["mAP"]) for e in m.evals])
+        self.plot.show_curves(TrainingCurves.from_monitor(m))
         if m.done is not None and not self._shown:
             self._shown = True
             self._show_result()
-
-    def _t_of(self, e: dict) -> float:
-        return e.get("_t", self.monitor.last_t)
 
     def _eta(self) -> str:
         eta = self.monitor.eta_seconds
@@ -276,10 +274,17 @@ class FineTuneDialog(QDialog):
             f"Finished: best epoch {d.get('best_epoch')} using the {how}; model saved in {d['out']}."
         )
         if self.run_id is not None:
+            curve = self.plot.curves.to_record()  # replayed later from the Models tab
             self.project.training_runs.finish(
                 self.run_id,
                 "done",
-                {"before": b, "after": a, "out": d["out"], "comparison": d.get("comparison")},
+                {
+                    "before": b,
+                    "after": a,
+                    "out": d["out"],
+                    "curve": curve,
+                    "comparison": d.get("comparison"),
+                },
             )
         self.activate_button.show()
         self.cancel_button.hide()

@@ -1,5 +1,9 @@
-"""Import a foreign ONNX re-ID model: choose the file and its preprocessing (form), then the
-engine's importer checks it on the project's own crops."""
+"""Import a foreign ONNX re-ID encoder: choose the file and state its preprocessing (a form),
+then the importer checks it on the project's own crops.
+
+The form states only what the operator fills in; blank fields are resolved by the core
+(`resolve_preprocess`): the model's own input size, ImageNet's mean/std in the chosen channel
+order and scale. The placeholders show those defaults."""
 
 from __future__ import annotations
 
@@ -11,90 +15,101 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QWidget,
 )
 
-from reid_desktop.core.encoders.contract import IMAGENET_MEAN, IMAGENET_STD, ContractError, Preprocess
+from reid_desktop.core.encoders.contract import ContractError
+from reid_desktop.core.encoders.preprocess_options import (
+    SCALES,
+    PreprocessOptions,
+    channel_names,
+    default_stats,
+    parse_size,
+    parse_triple,
+    resolve_preprocess,
+)
+from reid_desktop.ui.common.forms import PathField, error_label
+
+SCALE_LABELS = {255.0: "0–1 (pixels ÷ 255)", 1.0: "0–255 (raw pixels)"}
+WIDTH = 560  # px: wide enough for the form, narrow enough for a 1366×768 screen
+
+
+def _choose_onnx(parent: QWidget, current: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "ONNX encoder", current, "ONNX models (*.onnx)")
+    return path
 
 
 class ImportEncoderDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import model")
-        self.src = QLineEdit()
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.src, 1)
-        row.addWidget(browse)
+        self.src = PathField(_choose_onnx, max_width=WIDTH - 200)
+        self.src.textChanged.connect(self._suggest_name)
         self.name = QLineEdit()
         self.colour = QComboBox()
         self.colour.addItems(["RGB", "BGR"])
         self.scale = QComboBox()
-        self.scale.addItem("0–1 (pixels ÷ 255)", 255.0)
-        self.scale.addItem("0–255 (raw pixels)", 1.0)
-        self.scale.currentIndexChanged.connect(self._default_stats)
+        for s in SCALES:
+            self.scale.addItem(SCALE_LABELS[s], s)
         self.mean = QLineEdit()
         self.std = QLineEdit()
+        self.mean_label, self.std_label = QLabel(), QLabel()
         self.size = QLineEdit(placeholderText="from the model, e.g. 256x128")
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #a00;")
-        self.error.setWordWrap(True)
-        self._default_stats()
-        form = QFormLayout(self)
-        form.addRow(
-            QLabel(
-                "The importer exposes the model's feature map for stripe heatmaps, makes its "
-                "batch dynamic when it can, records the preprocessing below and checks the "
-                "outputs on this project's crops."
-            )
+        self.error = error_label()
+        self.colour.currentIndexChanged.connect(self._show_defaults)
+        self.scale.currentIndexChanged.connect(self._show_defaults)
+        self._show_defaults()
+        intro = QLabel(
+            "The importer exposes the model's feature map for stripe heatmaps, makes its batch "
+            "dynamic when it can, records the preprocessing below and checks the outputs on this "
+            "project's crops. Leave a field blank to use the default shown in it."
         )
-        form.addRow("ONNX file:", row)
+        intro.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow(intro)
+        form.addRow("ONNX file:", self.src)
         form.addRow("Name:", self.name)
         form.addRow("Colour order:", self.colour)
         form.addRow("Input range:", self.scale)
-        form.addRow("Mean (R G B):", self.mean)
-        form.addRow("Std (R G B):", self.std)
+        form.addRow(self.mean_label, self.mean)
+        form.addRow(self.std_label, self.std)
         form.addRow("Input size (H×W):", self.size)
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.button(QDialogButtonBox.Ok).setText("Import")
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
+        self.buttons = buttons
         form.addRow(buttons)
+        self.setFixedWidth(WIDTH)
 
-    def _default_stats(self) -> None:
-        k = 1.0 if self.scale.currentData() == 255.0 else 255.0
-        self.mean.setText(" ".join(f"{m * k:g}" for m in IMAGENET_MEAN))
-        self.std.setText(" ".join(f"{s * k:g}" for s in IMAGENET_STD))
+    def _rgb(self) -> bool:
+        return self.colour.currentText() == "RGB"
 
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "ONNX model", "", "ONNX models (*.onnx)")
-        if path:
-            self.src.setText(path)
-            if not self.name.text():
-                self.name.setText(Path(path).stem)
+    def _show_defaults(self) -> None:
+        """Labels name the channels in the chosen order; placeholders show what blank means."""
+        channels = channel_names(self._rgb())
+        self.mean_label.setText(f"Mean ({channels}):")
+        self.std_label.setText(f"Std ({channels}):")
+        mean, std = default_stats(self._rgb(), float(self.scale.currentData()))
+        self.mean.setPlaceholderText("ImageNet: " + " ".join(f"{v:g}" for v in mean))
+        self.std.setPlaceholderText("ImageNet: " + " ".join(f"{v:g}" for v in std))
 
-    def preprocess(self) -> Preprocess | None:
-        """None when the size is left empty and the defaults are kept (the importer reads the size)."""
-        mean = tuple(float(x) for x in self.mean.text().split())
-        std = tuple(float(x) for x in self.std.text().split())
-        size = self.size.text().lower().replace("×", "x").strip()
-        h, w = (int(v) for v in size.split("x")) if size else (256, 128)
-        p = Preprocess(
-            height=h,
-            width=w,
-            rgb=self.colour.currentText() == "RGB",
+    def _suggest_name(self, path: str) -> None:
+        if path and not self.name.text():
+            self.name.setText(Path(path).stem)
+
+    def options(self) -> PreprocessOptions:
+        """What the form states (raises ValueError naming the field that is not readable)."""
+        return PreprocessOptions(
+            rgb=self._rgb(),
             scale=float(self.scale.currentData()),
-            mean=mean,
-            std=std,
+            mean=parse_triple(self.mean.text(), "Mean"),
+            std=parse_triple(self.std.text(), "Std"),
+            size=parse_size(self.size.text()),
         )
-        p.validate()
-        return p if size else p
 
     def _accept(self) -> None:
         try:
@@ -102,7 +117,7 @@ class ImportEncoderDialog(QDialog):
                 raise ContractError("choose an existing ONNX file")
             if not self.name.text().strip():
                 raise ContractError("give the model a name")
-            self.preprocess()
+            resolve_preprocess(self.options())  # plausible values; the model is checked on import
         except (ValueError, ContractError) as exc:
             self.error.setText(str(exc))
             return

@@ -17,10 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reid_desktop.core.encoders.preprocess_options import describe
+from reid_desktop.core.encoders.registry import recorded_preprocess
 from reid_desktop.core.encoders.runtime import PROVIDER_LABELS, available_providers
 from reid_desktop.store import EncoderRecord, Project
 
-HEADERS = ("", "Model", "Embedded", "Source", "Held-out mAP", "Added")
+HEADERS = ("", "Model", "Embedded", "Source", "Preprocessing", "Held-out mAP", "Added")
+PREPROCESS_COLUMN = 4
 
 
 class EncoderTableModel(QAbstractTableModel):
@@ -67,18 +70,23 @@ class EncoderTableModel(QAbstractTableModel):
                 if prov.get("recipe"):
                     return f"reid-train · {prov['recipe']}"
                 return prov.get("importer", "") and f"imported from {prov.get('source', '?')}"
-            if col == 4:
+            if col == PREPROCESS_COLUMN:
+                pre = recorded_preprocess(m)
+                return describe(pre) if pre is not None else "not recorded"
+            if col == 5:
                 before, after = prov.get("before") or {}, prov.get("after") or {}
                 if after:
                     return f"{before.get('mAP', 0):.3f} → {after.get('mAP', 0):.3f}"
                 return "–"
-            if col == 5:
+            if col == 6:
                 return m.created_at[:16].replace("T", " ")
         if role == Qt.FontRole and active:
             f = QFont()
             f.setBold(True)
             return f
         if role == Qt.ToolTipRole:
+            if index.column() == PREPROCESS_COLUMN:
+                return "What each crop becomes before the model sees it, as recorded when it was added"
             return m.file
         return None
 
@@ -88,6 +96,9 @@ class EncodersView(QWidget):
     embedRequested = Signal(int)
     importRequested = Signal()
     fineTuneRequested = Signal()
+    reportRequested = Signal(object)  # the selected encoder's id, None: the active one
+    compareRequested = Signal(object)  # the selected encoder's id (model B), or None
+    runsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,8 +110,10 @@ class EncodersView(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectRows)
         self.table.setSelectionMode(QTableView.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeToContents)
+        header = self.table.horizontalHeader()
+        for col in (1, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(PREPROCESS_COLUMN, QHeaderView.Stretch)  # the longest text
         self.table.setColumnWidth(0, 28)
         self.table.doubleClicked.connect(lambda idx: self._emit_selected(self.activateRequested))
         providers = [PROVIDER_LABELS.get(p, p) for p in available_providers()]
@@ -115,6 +128,9 @@ class EncodersView(QWidget):
             ("Embed missing crops", lambda: self._emit_selected(self.embedRequested)),
             ("Import model…", self.importRequested.emit),
             ("Fine-tune…", self.fineTuneRequested.emit),
+            ("Report…", lambda: self.reportRequested.emit(self._selected_id())),
+            ("Compare…", lambda: self.compareRequested.emit(self._selected_id())),
+            ("Training runs…", self.runsRequested.emit),
         ):
             b = QPushButton(text)
             b.clicked.connect(slot)
@@ -130,6 +146,10 @@ class EncodersView(QWidget):
         idx = self.table.currentIndex()
         if idx.isValid():
             signal.emit(self.model.encoder_at(idx.row()).id)
+
+    def _selected_id(self) -> int | None:
+        idx = self.table.currentIndex()
+        return self.model.encoder_at(idx.row()).id if idx.isValid() else None
 
     def set_project(self, project: Project | None) -> None:
         self.project = project

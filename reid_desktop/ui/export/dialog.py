@@ -12,17 +12,19 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
-    QPushButton,
     QSpinBox,
     QWidget,
 )
 
 from reid_desktop.core.export.market import ExportError, plan_export
 from reid_desktop.store import Project
+from reid_desktop.ui.common.forms import PathField
+
+
+def _choose_folder(parent: QWidget, current: str) -> str:
+    return QFileDialog.getExistingDirectory(parent, "Export folder", str(Path(current).parent))
 
 
 class ExportDialog(QDialog):
@@ -31,12 +33,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export identities (Market-1501)")
         self.project = project
         self.overwrite = False
-        self.out = QLineEdit(str(project.path.with_name(project.path.stem + "-market1501")))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.out, 1)
-        row.addWidget(browse)
+        self.out = PathField(_choose_folder, str(project.path.with_name(project.path.stem + "-market1501")))
         self.ratio = QDoubleSpinBox()
         self.ratio.setRange(0.0, 1.0)
         self.ratio.setSingleStep(0.1)
@@ -45,8 +42,7 @@ class ExportDialog(QDialog):
         self.seed.setRange(0, 1_000_000)
         self.plan = QLabel()
         self.plan.setWordWrap(True)
-        for w in (self.out,):
-            w.textChanged.connect(lambda _t: self.refresh())
+        self.out.textChanged.connect(lambda _t: self.refresh())
         self.ratio.valueChanged.connect(lambda _v: self.refresh())
         self.seed.valueChanged.connect(lambda _v: self.refresh())
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -54,17 +50,12 @@ class ExportDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("Folder:", row)
+        form.addRow("Folder:", self.out)
         form.addRow("Test share of identities:", self.ratio)
         form.addRow("Split seed:", self.seed)
         form.addRow(self.plan)
         form.addRow(self.buttons)
         self.refresh()
-
-    def _browse(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Export folder", str(Path(self.out.text()).parent))
-        if d:
-            self.out.setText(d)
 
     def refresh(self):
         try:

@@ -142,9 +142,9 @@ class IdentitiesView(QWidget):
             b.clicked.connect(act.trigger)
             buttons.addWidget(b)
         undo = self.undo_stack.createUndoAction(self, "Undo")
-        undo.setShortcut(QKeySequence.Undo)
+        undo.setShortcuts(QKeySequence.Undo)
         redo = self.undo_stack.createRedoAction(self, "Redo")
-        redo.setShortcut(QKeySequence.Redo)
+        redo.setShortcuts(QKeySequence.Redo)
         for a in (undo, redo):
             a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             self.addAction(a)

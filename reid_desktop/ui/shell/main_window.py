@@ -35,6 +35,8 @@ from reid_desktop.ui.encoders.actions import EncoderActions
 from reid_desktop.ui.encoders.view import EncodersView
 from reid_desktop.ui.export.actions import ExportActions
 from reid_desktop.ui.identities.view import IdentitiesView
+from reid_desktop.ui.reports.actions import ReportActions
+from reid_desktop.ui.reports.map_view import EmbeddingMapView
 from reid_desktop.ui.review.controller import ReviewController
 from reid_desktop.ui.review.view import ReviewView
 from reid_desktop.ui.shell.banner import Banner
@@ -87,11 +89,19 @@ class MainWindow(QMainWindow):
         self.encoder_actions = EncoderActions(self.workspace)
         self.encoder_actions.activated.connect(self._encoder_activated)
         self.encoder_actions.embedRequested.connect(self.review_ctl.embed)
+        self.encoder_actions.listChanged.connect(self.encoders_view.reload)
         self.export_actions = ExportActions(self.workspace)
         self.encoders_view.activateRequested.connect(self.encoder_actions.activate)
         self.encoders_view.embedRequested.connect(self.encoder_actions.embed)
         self.encoders_view.importRequested.connect(self.encoder_actions.import_dialog)
         self.encoders_view.fineTuneRequested.connect(self.encoder_actions.fine_tune)
+        self.report_actions = ReportActions(self.workspace)
+        self.encoders_view.reportRequested.connect(self.report_actions.report)
+        self.encoders_view.compareRequested.connect(self.report_actions.compare)
+        self.encoders_view.runsRequested.connect(self.report_actions.runs)
+        self.map_view = EmbeddingMapView(self.workspace, self.thumbnails)
+        self.map_view.showCropsRequested.connect(self.show_crops)
+        self.tabs.addTab(self.map_view, "Map")
         self.tabs.currentChanged.connect(self._tab_changed)
         workspace = QWidget()
         wl = QVBoxLayout(workspace)
@@ -178,6 +188,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lastDir", str(project.path.parent))
         self.browser.set_project(project)
         self._show_project_state()
+        self.refresh_map_if_shown()
         self.statusBar().showMessage(f"Opened {project.path}", 5000)
         return True
 
@@ -187,6 +198,8 @@ class MainWindow(QMainWindow):
         project = self.project
         try:
             self.encoder_actions.stop_training()
+            self.report_actions.close_all()
+            self.map_view.clear()
             self.thumbnails.clear()
             self.review.clear_session()
             self.review.show_empty("Open a project to review matches.")
@@ -245,6 +258,7 @@ class MainWindow(QMainWindow):
                 if result and on_finished is not None:
                     on_finished(result[0])
                 self.refresh_review_if_shown()
+                self.refresh_map_if_shown()
             except Exception as exc:  # a follow-up that fails says why, in the window
                 log.exception("after %s", title)
                 show_error(self, f"{title} failed", error_text(exc, getattr(self.project, "path", None)))
@@ -279,10 +293,20 @@ class MainWindow(QMainWindow):
         ):
             self.review_ctl.activate()
 
+    def refresh_map_if_shown(self) -> None:
+        """New embeddings, decisions or project: the visible map catches up (no job if current)."""
+        if self.job is None and self.tabs.currentWidget() is self.map_view:
+            self.map_view.refresh()
+
     def show_tab(self, name: str) -> None:
         for i in range(self.tabs.count()):
             if self.tabs.tabText(i) == name:
                 self.tabs.setCurrentIndex(i)
+
+    def show_crops(self, crop_ids, current: int | None = None) -> None:
+        """The Crops tab, showing only `crop_ids` (None: all) with `current` selected."""
+        self.browser.show_crops(crop_ids, current)
+        self.show_tab("Crops")
 
     def _tab_changed(self, index: int) -> None:
         w = self.tabs.widget(index)
@@ -297,6 +321,8 @@ class MainWindow(QMainWindow):
             self.identities.reload()
         elif w is self.encoders_view and self.project is not None:
             self.encoders_view.reload()
+        elif w is self.map_view:
+            self.map_view.refresh()
 
     def _encoder_activated(self, encoder_id: int) -> None:
         """Another encoder is active: embed only what it lacks, then the review is rebuilt."""
@@ -346,10 +372,25 @@ class MainWindow(QMainWindow):
             self.rescan()
 
     # ---- help ------------------------------------------------------------------------------
-    def show_shortcuts(self) -> None:
-        from reid_desktop.ui.shell.help_dialogs import shortcuts_dialog
+    def show_help(self, page: int = 1):
+        """F1: the shortcuts of every screen (page 1) and how to work (page 0)."""
+        from reid_desktop.ui.shell.help_dialogs import HelpDialog, shortcut_groups
 
-        shortcuts_dialog(self, self.findChildren(QAction)).open()
+        screens = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        dlg = HelpDialog(self, shortcut_groups(self.findChildren(QAction), self.screen_of, screens), page)
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.open()
+        return dlg
+
+    def screen_of(self, action: QAction) -> str:
+        """The tab an action works on (its widget's tab, or the screen it says), else everywhere."""
+        w = action.parent()
+        while isinstance(w, QWidget) and w is not self:
+            i = self.tabs.indexOf(w)
+            if i >= 0:
+                return self.tabs.tabText(i)
+            w = w.parentWidget()
+        return action.property("screen") or "Everywhere"
 
     def show_about(self) -> None:
         from reid_desktop.ui.shell.help_dialogs import about_dialog

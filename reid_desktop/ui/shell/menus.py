@@ -20,15 +20,30 @@ PROJECT_ACTIONS = (
     "act_import",
     "act_finetune",
     "act_review",
+    "act_report",
+    "act_compare",
+    "act_runs",
+    "act_map",
 )
 BUSY_BLOCKED = ("act_add", "act_rescan", "act_relink", "act_close")
 
 
-def _action(w, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+def _keys(*specs) -> list[QKeySequence]:
+    """Shortcuts, first the one the help and README name, then the platform's own (which
+    may differ: Close is Ctrl+F4 on some, Zoom In is Ctrl++ though Ctrl+= needs no Shift)."""
+    keys: list[QKeySequence] = []
+    for spec in specs:
+        found = QKeySequence.keyBindings(spec) if isinstance(spec, QKeySequence.StandardKey) else [spec]
+        keys += [QKeySequence(k) for k in found]
+    return list(dict.fromkeys(k for k in keys if not k.isEmpty()))
+
+
+def _action(w, text: str, slot, shortcut=(), tip: str = "", screen: str = "") -> QAction:
     act = QAction(text, w)
-    if shortcut is not None:
-        act.setShortcut(QKeySequence(shortcut))
+    act.setShortcuts(_keys(*(shortcut if isinstance(shortcut, tuple) else (shortcut,))))
     act.setStatusTip(tip)
+    if screen:
+        act.setProperty("screen", screen)  # grouped under that screen in the help (F1)
     # triggered(bool) would pass Qt's checked flag to slots that take an optional argument.
     act.triggered.connect(guarded(lambda: w, text.replace("&", "").rstrip("…"), lambda *_: slot()))
     return act
@@ -37,8 +52,8 @@ def _action(w, text: str, slot, shortcut=None, tip: str = "") -> QAction:
 def build_menus(w) -> None:
     w.act_new = _action(w, "&New Project…", w.new_project_dialog, QKeySequence.New)
     w.act_open = _action(w, "&Open Project…", w.open_project_dialog, QKeySequence.Open)
-    w.act_close = _action(w, "&Close Project", w.close_project, QKeySequence.Close)
-    w.act_quit = _action(w, "&Quit", w.close, QKeySequence.Quit)
+    w.act_close = _action(w, "&Close Project", w.close_project, ("Ctrl+W", QKeySequence.Close))
+    w.act_quit = _action(w, "&Quit", w.close, ("Ctrl+Q", QKeySequence.Quit))
     w.act_add = _action(
         w,
         "&Add Camera Folders…",
@@ -51,16 +66,32 @@ def build_menus(w) -> None:
     )
     w.act_relink = _action(w, "Re&link Moved Folder…", w.relink_dialog)
     w.act_skipped = _action(w, "&Skipped Files…", w.show_skipped, "Ctrl+Shift+K")
-    w.act_filter = _action(w, "&Find Crop", lambda: w.browser.filter.setFocus(), QKeySequence.Find)
-    w.act_zoom_in = _action(w, "Larger Thumbnails", lambda: w.browser.zoom_by(16), QKeySequence.ZoomIn)
-    w.act_zoom_out = _action(w, "Smaller Thumbnails", lambda: w.browser.zoom_by(-16), QKeySequence.ZoomOut)
+    crops = "Crops"
+    w.act_filter = _action(
+        w, "&Find Crop", lambda: w.browser.filter.setFocus(), ("Ctrl+F", QKeySequence.Find), screen=crops
+    )
+    w.act_zoom_in = _action(
+        w, "Larger Thumbnails", lambda: w.browser.zoom_by(16), ("Ctrl+=", QKeySequence.ZoomIn), screen=crops
+    )
+    w.act_zoom_out = _action(
+        w,
+        "Smaller Thumbnails",
+        lambda: w.browser.zoom_by(-16),
+        ("Ctrl+-", QKeySequence.ZoomOut),
+        screen=crops,
+    )
     w.act_export = _action(
         w, "&Export Identities (Market-1501)…", lambda: w.export_actions.open_dialog(), "Ctrl+E"
     )
     w.act_import = _action(w, "&Import Model…", lambda: w.encoder_actions.import_dialog())
     w.act_finetune = _action(w, "&Fine-tune…", lambda: w.encoder_actions.fine_tune(), "Ctrl+T")
     w.act_review = _action(w, "&Review", lambda: w.show_tab("Review"), "Ctrl+2")
-    w.act_shortcuts = _action(w, "&Keyboard Shortcuts", w.show_shortcuts, "F1")
+    w.act_report = _action(w, "Model &Report…", lambda: w.report_actions.report(), "Ctrl+R")
+    w.act_compare = _action(w, "&Compare Models…", lambda: w.report_actions.compare())
+    w.act_runs = _action(w, "Training R&uns…", lambda: w.report_actions.runs())
+    w.act_map = _action(w, "Embedding &Map", lambda: w.show_tab("Map"), "Ctrl+5")
+    w.act_shortcuts = _action(w, "&Keyboard Shortcuts", lambda: w.show_help(1), "F1")
+    w.act_howto = _action(w, "&How to Work", lambda: w.show_help(0))
     w.act_about = _action(w, "&About reid-desktop", w.show_about)
 
     mb = w.menuBar()
@@ -80,10 +111,12 @@ def build_menus(w) -> None:
     m.addAction(w.act_skipped)
     m = mb.addMenu("&Models")
     m.addActions([w.act_import, w.act_finetune])
+    m.addSeparator()
+    m.addActions([w.act_report, w.act_compare, w.act_runs])
     m = mb.addMenu("&View")
-    m.addActions([w.act_review, w.act_filter, w.act_zoom_in, w.act_zoom_out])
+    m.addActions([w.act_review, w.act_map, w.act_filter, w.act_zoom_in, w.act_zoom_out])
     m = mb.addMenu("&Help")
-    m.addActions([w.act_shortcuts, w.act_about])
+    m.addActions([w.act_howto, w.act_shortcuts, w.act_about])
 
 
 def fill_recent_menu(w) -> None:

@@ -1,0 +1,1 @@
+"""Screens made of plots: model reports and comparisons, training runs, the embedding map."""
