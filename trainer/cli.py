@@ -20,10 +20,23 @@ from pathlib import Path
 
 from reid_desktop.core.encoders.contract import Preprocess
 from reid_desktop.core.training.events import EventWriter
+from reid_desktop.core.training.plan import (
+    DEFAULT_HOLDOUT,
+    DataError,
+    TrainingSet,
+    from_folder,
+    from_market,
+    from_project,
+    make_plan,
+)
+from reid_desktop.core.training.recipes import (
+    DEFAULT_RECIPE,
+    RECIPES,
+    REID_START_BACKBONE_SCALE,
+    REID_START_FREEZE,
+)
 from reid_desktop.resources import resource
 from reid_desktop.version import version_text
-from trainer.data import DataError, TrainingSet, check, from_folder, from_market, from_project, split_holdout
-from trainer.recipes import RECIPES
 
 log = logging.getLogger("reid-train")
 BACKBONES = ("mobilenetv2", "resnet18", "resnet50", "osnet_x0_25", "bignet")
@@ -43,14 +56,33 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--init",
         default="default",
-        help="default | MODEL.onnx (with its companion .pt) | CHECKPOINT.pt | " + " | ".join(BACKBONES),
+        help="default | MODEL.onnx (an imported encoder, or one exported by reid-train) | "
+        "CHECKPOINT.pt | " + " | ".join(BACKBONES),
     )
     ap.add_argument("--weights", type=Path, help="ImageNet/torchreid weights for a bare backbone --init")
-    ap.add_argument("--recipe", choices=sorted(RECIPES), default="baseline")
+    ap.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE)
     budget = ap.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, help="wall-clock budget")
     budget.add_argument("--epochs", type=int, help="number of epochs")
-    ap.add_argument("--holdout-frac", type=float, default=0.3)
+    budget.add_argument(
+        "--cpu-minutes",
+        type=float,
+        help="budget in CPU minutes of this process (all its threads), for benchmarks on shared "
+        "machines: 16 is 8 minutes on 2 otherwise idle cores",
+    )
+    ap.add_argument("--holdout-frac", type=float, default=DEFAULT_HOLDOUT)
+    ap.add_argument(
+        "--backbone-lr",
+        type=float,
+        help="the backbone's learning rate as a fraction of the heads' (default: "
+        f"{REID_START_BACKBONE_SCALE} from a model that already knows re-ID, 1 from ImageNet)",
+    )
+    ap.add_argument(
+        "--freeze",
+        type=float,
+        help="fraction of the backbone's parameters, from the input on, kept fixed (default: "
+        f"{REID_START_FREEZE} from a model that already knows re-ID, 0 from ImageNet)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
@@ -66,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "on", "off"],
         default="auto",
         help="channels-last memory format; auto = on (1.7x faster on CPU here)",
+    )
+    ap.add_argument(
+        "--augment",
+        choices=["full", "flip"],
+        default="full",
+        help="full: flip, pad-and-crop, random erasing; flip: horizontal flips only",
     )
     ap.add_argument("--drop-singletons", action="store_true", help="ignore identities with one crop")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -85,11 +123,19 @@ def load_data(args: argparse.Namespace) -> TrainingSet:
     return from_market(args.data) if args.layout == "market" else from_folder(args.data, args.gt)
 
 
-def load_init(args: argparse.Namespace):
-    """(ReIDNet, Preprocess, description) for --init."""
+class Start:
+    """The model training starts from: the network, its preprocessing, a description, and whether
+    it already knows re-identification (then its backbone is fine-tuned gently)."""
+
+    def __init__(self, net, pre: Preprocess, description: str, reid: bool) -> None:
+        self.net, self.pre, self.description, self.reid = net, pre, description, reid
+
+
+def load_init(args: argparse.Namespace) -> Start:
     from trainer.export import CheckpointError, load_checkpoint
     from trainer.networks.backbones import WeightsError
-    from trainer.networks.reid_net import ReIDNet
+    from trainer.networks.imported import ConversionError, read_encoder
+    from trainer.networks.reid_net import ONNX_BACKBONE, ReIDNet
 
     init = args.init
     if init in BACKBONES:
@@ -100,7 +146,9 @@ def load_init(args: argparse.Namespace):
             net = ReIDNet(init, weights=args.weights)
         except WeightsError as exc:  # code inside, truncated, foreign or mismatched: one line
             raise TrainError(f"--weights {exc}") from None
-        return net, pre, f"{init} ({args.weights or 'random init'})"
+        # torchreid weights of OSNet were trained for re-ID; ImageNet weights were not
+        reid = args.weights is not None and init == "osnet_x0_25"
+        return Start(net, pre, f"{init} ({args.weights or 'random init'})", reid)
     if init == "default":
         path = resource("models", "default-mnv2.pt")
         if not path.is_file():
@@ -108,26 +156,31 @@ def load_init(args: argparse.Namespace):
                 f"the default encoder's checkpoint {path} is missing; run `make run` or "
                 "`make default-encoder` to build it"
             )
+        reid = False
     else:
         path = Path(init)
+        reid = True
         if path.suffix == ".onnx":
-            companions = [path.with_suffix(".pt"), path.with_name("checkpoint.pt")]
-            found = [c for c in companions if c.is_file()]
             if not path.is_file():
                 raise TrainError(f"--init model {path} does not exist")
-            if not found:
-                raise TrainError(
-                    f"{path.name} has no companion checkpoint ({companions[0].name}); only "
-                    "models exported by reid-train can be fine-tuned further"
-                )
-            path = found[0]
+            companions = [
+                c for c in (path.with_suffix(".pt"), path.with_name("checkpoint.pt")) if c.is_file()
+            ]
+            if not companions:  # an imported encoder: train its own graph
+                try:
+                    read_encoder(path)  # one-line refusals: unreadable, no metadata, no map
+                    net = ReIDNet(ONNX_BACKBONE, graph=path.read_bytes(), stripe_dim=0, proj_dim=0)
+                except ConversionError as exc:
+                    raise TrainError(str(exc)) from None
+                return Start(net, net.backbone.info.preprocess, f"imported encoder {path.name}", True)
+            path = companions[0]
     try:
         model = load_checkpoint(path)
-    except CheckpointError as exc:
+    except (CheckpointError, ConversionError) as exc:
         raise TrainError(f"--init {exc}") from None
     meta = getattr(model, "checkpoint_meta", {}) or {}
     p = Preprocess.from_json(meta["preprocess"]) if "preprocess" in meta else Preprocess()
-    return model, p, str(path)
+    return Start(model, p, str(path), reid)
 
 
 def _native_bf16() -> bool:
@@ -160,16 +213,24 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
         raise TrainError(f"--out {args.out} already exists; choose a new folder")
     if not args.out.parent.is_dir():
         raise TrainError(f"the folder {args.out.parent} does not exist")
+    if args.cpu_minutes is not None:
+        args.minutes = args.cpu_minutes
     if args.epochs is None and args.minutes is None:
         args.epochs = 10
-    ts = check(load_data(args), drop_singletons=args.drop_singletons)
-    train_items, hold = split_holdout(ts, args.holdout_frac, args.seed)
+    ts = load_data(args)
+    plan, train_items, hold = make_plan(
+        ts, args.holdout_frac, args.seed, drop_singletons=args.drop_singletons or args.project is not None
+    )
     device = _device(args.device)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    model, pre, init_desc = load_init(args)
+    start = load_init(args)
+    model, pre, init_desc = start.net, start.pre, start.description
+    backbone_scale = args.backbone_lr or (REID_START_BACKBONE_SCALE if start.reid else 1.0)
+    freeze = args.freeze if args.freeze is not None else (REID_START_FREEZE if start.reid else 0.0)
     dist = Dist(device)
     recipe = RECIPES[args.recipe]
     if dist.is_main:
+        events.emit("plan", **plan.as_dict())
         events.emit(
             "start",
             recipe=recipe.name,
@@ -179,10 +240,15 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
             seed=args.seed,
             epochs=args.epochs,
             minutes=args.minutes,
-            train_ids=len({s.pid for s in train_items}),
-            train_crops=len(train_items),
-            holdout_ids=len({s.pid for s in hold}),
-            holdout_crops=len(hold),
+            train_ids=plan.train_ids,
+            train_crops=plan.train_crops,
+            holdout_ids=plan.holdout_ids,
+            holdout_crops=plan.holdout_crops,
+            backbone_lr=recipe.lr * backbone_scale,
+            head_lr=recipe.lr,
+            frozen_fraction=freeze,
+            augment=args.augment,
+            clock="cpu" if args.cpu_minutes is not None else "wall",
         )
     clean_stale(args.out.parent)  # temp folders of killed runs (never a live run's)
     work = Workdir.create(args.out)
@@ -190,7 +256,19 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
     try:
         bf16 = args.bf16 == "on" or (args.bf16 == "auto" and device == "cpu" and _native_bf16())
         cl = args.channels_last != "off"
-        cfg = TrainConfig(recipe, args.epochs, args.minutes, args.seed, device, bf16, cl)
+        cfg = TrainConfig(
+            recipe,
+            args.epochs,
+            args.minutes,
+            args.seed,
+            device,
+            bf16,
+            cl,
+            backbone_scale=backbone_scale,
+            freeze=freeze,
+            cpu_clock=args.cpu_minutes is not None,
+            augment=args.augment,
+        )
         from trainer.dataset import hard_identity_pairs
 
         hard = hard_identity_pairs(train_items, ts.hard_negatives)
@@ -216,6 +294,7 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
             "before": result["before"],
             "after": result["after"],
             "best_epoch": result["best_epoch"],
+            "comparison": result["comparison"]["verdict"],
         }
         onnx_path = export_onnx(model.cpu(), tmp / "encoder.onnx", pre, prov, parity_images=parity)
         os.replace(onnx_path.with_suffix(".pt"), tmp / "checkpoint.pt")
@@ -247,6 +326,8 @@ def run(args: argparse.Namespace, events: EventWriter) -> int:
             after=result["after"],
             best_epoch=result["best_epoch"],
             seconds=round(result["seconds"], 1),
+            comparison=result["comparison"],
+            start=init_desc,
         )
         return 0
     finally:

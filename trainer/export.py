@@ -10,7 +10,8 @@ onnxruntime speed were the same. The TorchScript exporter is deprecated upstream
 
 Every export also writes a companion checkpoint `<name>.pt` (plain tensors, ints and strings only,
 readable as plain tensors by `trainer.safe_load.load_plain`), from which `load_checkpoint` rebuilds
-the model.
+the model. A fine-tuned imported encoder (`trainer.networks.imported`) carries its source ONNX graph
+as a uint8 tensor in the state dict, from which `load_checkpoint` rebuilds the same architecture.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import onnxruntime as ort
 import torch
 
 from reid_desktop.core.encoders.contract import KEY_PROVENANCE, EncoderInfo, Outputs, Preprocess
-from trainer.networks.reid_net import ReIDNet
+from trainer.networks.reid_net import ONNX_BACKBONE, ReIDNet
 from trainer.safe_load import PlainLoadError, load_plain
 
 log = logging.getLogger(__name__)
@@ -258,7 +259,10 @@ def load_checkpoint(path: Path) -> ReIDNet:
         raise CheckpointError(f"{path.name} is not a reid-desktop checkpoint (no {CHECKPOINT_FORMAT!r} tag)")
     cfg = blob.get("config")
     try:
-        model = ReIDNet(cfg.pop("backbone"), **cfg)
+        backbone = cfg.pop("backbone")
+        if backbone == ONNX_BACKBONE:  # an imported encoder: its graph travels in the state dict
+            cfg["graph"] = blob["state_dict"]["backbone.graph"].numpy().tobytes()
+        model = ReIDNet(backbone, **cfg)
         model.load_state_dict(blob["state_dict"], strict=True)
     except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(

@@ -1,5 +1,10 @@
-"""Named training recipes: which losses, with which weights, and why (DESIGN.md §1).
+"""The losses of each named recipe (names, descriptions and batch settings live in the app's
+torch-free `reid_desktop.core.training.recipes`, so the dialog and the trainer share one list).
 
+- contrastive-compact  CE (label smoothing 0.1) on the BNNeck logits + supervised InfoNCE (τ 0.07,
+                       weight 0.5) between the online projection and a momentum key encoder (m 0.999)
+                       with a 4096-key MoCo queue + β·compact − γ·scatter (method B, β 1.6e-3,
+                       γ 3.2e-5 for batch means) on the global feature + a light triplet (0.5).
 - baseline      CE (label smoothing 0.1) on the BNNeck logits + batch-hard triplet (margin 0.3) on
                 the pre-BN global feature. The strong, simple reference the papers compare against.
 - contrastive   Method A: identity CE + supervised InfoNCE (τ 0.07) between the online projection
@@ -16,41 +21,26 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from reid_desktop.core.training.recipes import DEFAULT_RECIPE, RECIPES, Recipe
 from trainer.losses import (
     BatchHardTriplet,
+    CompactLoss,
     CosineSoftmax,
     CrossEntropyLabelSmooth,
     InherentCodeLoss,
     MoCoQueue,
     PersonStructureLoss,
+    ScatterLoss,
     SupervisedInfoNCE,
     momentum_update,
 )
 
-
-@dataclass(frozen=True)
-class Recipe:
-    name: str
-    summary: str
-    p: int = 8  # identities per batch
-    k: int = 4  # crops per identity
-    lr: float = 3.5e-4
-    two_views: bool = False  # the key encoder sees a second augmentation
-
-
-RECIPES = {
-    "baseline": Recipe("baseline", "CE + batch-hard triplet"),
-    "contrastive": Recipe(
-        "contrastive", "CE + supervised MoCo InfoNCE + person structure (method A)", two_views=True
-    ),
-    "inherent": Recipe("inherent", "softmax + compact − scatter inherent code (method B)"),
-    "cosine-slice": Recipe("cosine-slice", "cosine softmax on global and stripe slices (method C)"),
-}
+__all__ = ["DEFAULT_RECIPE", "RECIPES", "KeyEncoder", "Recipe", "RecipeLoss"]
+BETA, GAMMA = 1.6e-3, 3.2e-5  # method B's weights for batch-mean losses (see trainer.losses.compact)
 
 
 class RecipeLoss(nn.Module):
@@ -61,12 +51,16 @@ class RecipeLoss(nn.Module):
         self.recipe = recipe
         self.ce = CrossEntropyLabelSmooth(num_classes, 0.1)
         self.triplet = BatchHardTriplet(0.3)
-        if recipe.name == "contrastive":
+        if recipe.two_views:
             self.supcon = SupervisedInfoNCE(0.07)
             self.queue = MoCoQueue(proj_dim, 4096)
+        if recipe.name == "contrastive":
             self.structure = PersonStructureLoss()
+        elif recipe.name == "contrastive-compact":
+            self.compact = CompactLoss()
+            self.scatter = ScatterLoss()
         elif recipe.name == "inherent":
-            self.inherent = InherentCodeLoss(num_classes, feat_dim, beta=1.6e-3, gamma=3.2e-5)
+            self.inherent = InherentCodeLoss(num_classes, feat_dim, beta=BETA, gamma=GAMMA)
         elif recipe.name == "cosine-slice":
             self.cos_global = CosineSoftmax(feat_dim, num_classes)
             self.cos_stripe = CosineSoftmax(stripe_dim, num_classes)
@@ -82,14 +76,18 @@ class RecipeLoss(nn.Module):
         if name == "baseline":
             terms["ce"] = self.ce(out["logits"], labels)
             terms["triplet"] = self.triplet(out["global"], labels)
-        elif name == "contrastive":
+        elif name in ("contrastive", "contrastive-compact"):
             assert key_out is not None
             terms["ce"] = self.ce(out["logits"], labels)
             k_pos = key_out["proj"].detach()
             terms["infonce"] = 0.5 * self.supcon(
                 out["proj"], k_pos, labels, self.queue.keys, self.queue.labels
             )
-            terms["structure"] = self.structure(out["stripes"], labels)
+            if name == "contrastive":
+                terms["structure"] = self.structure(out["stripes"], labels)
+            else:
+                terms["compact"] = BETA * self.compact(out["global"], labels)
+                terms["scatter"] = -GAMMA * self.scatter(out["global"], labels)
             terms["triplet"] = 0.5 * self.triplet(out["global"], labels)
             self.queue.enqueue(k_pos, labels)
         elif name == "inherent":

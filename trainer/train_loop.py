@@ -1,5 +1,5 @@
 """The training loop: P×K batches, recipe losses, held-out evaluation each epoch, best checkpoint,
-time or epoch budget, and export of the best model. Emits events (trainer/events.py)."""
+time or epoch budget, and export of the best model. Emits events (reid_desktop/core/training/events.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from reid_desktop.core.encoders.contract import Preprocess
-from reid_desktop.core.evaluation.evaluate import Labelled, protocol_metrics
+from reid_desktop.core.evaluation.evaluate import Labelled
+from reid_desktop.core.training import holdout
 from reid_desktop.core.training.events import EventWriter
-from trainer.dataset import CropDataset, PKSampler, app_tensor, train_transform
+from reid_desktop.core.training.plan import cross_camera_ids
+from trainer.dataset import CropCache, PKSampler, augment
 from trainer.distributed import Dist
 from trainer.recipes import KeyEncoder, Recipe, RecipeLoss
 
@@ -37,6 +38,12 @@ class TrainConfig:
     step_every: int = 5  # emit a step event every N steps
     eval_batch: int = 64
     warmup_epochs: float = 1.0
+    backbone_scale: float = 1.0  # the backbone's learning rate relative to the heads'
+    freeze: float = 0.0  # fraction of the backbone's parameters, from the input on, kept fixed
+    cpu_clock: bool = False  # the minutes budget counts this process's CPU time, not wall time
+    augment: str = "full"  # full: flip + pad-and-crop + random erasing; flip: flips only
+    colour: float | None = None  # colour-jitter strength; None: 0.3 when most training people
+    # were seen by one camera only (nothing else teaches the net to ignore a camera's colours), else 0
 
 
 def seed_everything(seed: int) -> None:
@@ -45,82 +52,87 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-@torch.no_grad()
-def extract(
-    model: nn.Module, items: list[Labelled], p: Preprocess, device: str, batch: int = 64
-) -> np.ndarray:
-    """L2-normalised global (BNNeck) embeddings, computed exactly as the app's encoder runtime does
-    (same decoding and pixel pipeline), so `reid eval` on the export agrees with these figures."""
-    model.eval()
-    feats = []
-    for i in range(0, len(items), batch):
-        x = torch.from_numpy(app_tensor(items[i : i + batch], p)).to(device)
-        g, _ = model(x)
-        feats.append(nn.functional.normalize(g.float(), dim=1).cpu().numpy())
-    return np.concatenate(feats)
-
-
+SINGLE_CAMERA_JITTER = 0.3
 STRIPE_EMBED_DIM = 64  # per stripe after PCA: 8 × 64 = 512-d, as good as 256 per stripe on PKU
 STRIPE_FIT_CROPS = 128
 
 
 @torch.no_grad()
-def fit_stripe_embedding(
-    net, sample: list[Labelled], p: Preprocess, device: str, dim: int = STRIPE_EMBED_DIM
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Training-crop mean of each stripe (K×C) and a PCA basis (C×dim) of the centred stripes."""
+def forward_cached(net, cache: CropCache, device: str, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """(BN global features N×D, stripes N×K×C) of every cached crop, one eval-mode pass, float32:
+    the same pixels and arithmetic as the app's encoder runtime on the export."""
     from trainer.networks.reid_net import horizontal_pool
 
     net.eval()
-    stripes = []
-    for i in range(0, len(sample), 64):
-        x = torch.from_numpy(app_tensor(sample[i : i + 64], p)).to(device)
-        _, smap = net(x)
-        stripes.append(horizontal_pool(smap.float(), net.num_stripes))
-    s = torch.cat(stripes)  # N×K×C
-    mean = s.mean(dim=0)
-    centred = (s - mean).reshape(-1, s.shape[2])
+    bns, stripes = [], []
+    for i in range(0, len(cache), batch):
+        x = cache.batch(slice(i, i + batch)).to(device)
+        fmap, glob = net.features(x)
+        bns.append(net.bnneck(glob).float().cpu())
+        stripes.append(horizontal_pool(net.stripe_reduce(fmap).float(), net.num_stripes).cpu())
+    return torch.cat(bns), torch.cat(stripes)
+
+
+def fit_stripe_embedding(
+    stripes: torch.Tensor, dim: int = STRIPE_EMBED_DIM
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training-crop mean of each stripe (K×C) and a PCA basis (C×dim) of the centred stripes."""
+    mean = stripes.mean(dim=0)
+    centred = (stripes - mean).reshape(-1, stripes.shape[2])
     _, _, vh = torch.linalg.svd(centred, full_matrices=False)
-    return mean.cpu(), vh[: min(dim, vh.shape[0])].T.contiguous().cpu()
+    return mean, vh[: min(dim, vh.shape[0])].T.contiguous()
 
 
-def evaluate_holdout(
-    net, hold: list[Labelled], p: Preprocess, device: str, fit_sample: list[Labelled] | None = None
-) -> dict:
-    """Held-out metrics of the global feature and (with a fit sample) of the stripe embedding; the
-    reported figures are the better of the two, `embedding` says which. The net is left on the
-    global feature; `stripe_fit` holds what the stripe embedding needs when it won."""
-    net.set_stripe_embedding(None, None)
-    g, _ = protocol_metrics(extract(net, hold, p, device), hold)
-    out = {
-        "rank1": g.rank1,
-        "rank5": g.rank5,
-        "mAP": g.mAP,
-        "mINP": g.mINP,
-        "embedding": "global",
-        "mAP_global": g.mAP,
-        "stripe_fit": None,
-    }
-    if fit_sample:
-        mean, basis = fit_stripe_embedding(net, fit_sample, p, device)
-        net.set_stripe_embedding(mean, basis)
-        st, _ = protocol_metrics(extract(net, hold, p, device), hold)
-        net.set_stripe_embedding(None, None)
-        out["mAP_stripes"] = st.mAP
-        if st.mAP > g.mAP:
-            out.update(
-                rank1=st.rank1,
-                rank5=st.rank5,
-                mAP=st.mAP,
-                mINP=st.mINP,
-                embedding="stripes",
-                stripe_fit=(mean, basis),
-            )
-    return out
+def stripe_features(stripes: torch.Tensor, mean: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """ReIDNet.embedding's stripe embedding, from pooled stripes (unit norm)."""
+    s = nn.functional.normalize((stripes - mean) @ basis, dim=2)
+    return s.flatten(1) / math.sqrt(stripes.shape[1])
+
+
+class HoldoutEvaluator:
+    """Scores a network on the held-out people with `core.training.holdout` (cross-camera where a
+    person was seen in two cameras, else within the camera without near-duplicates), with the
+    global feature and with the stripe embedding; the better of the two is reported. Crops are
+    decoded once; each evaluation is one forward pass over the held-out and the stripe-fit crops."""
+
+    def __init__(self, hold: list[Labelled], fit: list[Labelled], p: Preprocess, device: str) -> None:
+        self.hold, self.device = hold, device
+        self.cache = CropCache(hold, p)
+        self.fit = CropCache(fit, p) if fit else None
+        imgs = [to_pil(x) for x in self.cache.images]
+        self.dup = holdout.near_duplicates(hold, holdout.thumbnails(imgs))
+
+    def __call__(self, net) -> dict:
+        bn, st = forward_cached(net, self.cache, self.device)
+        g = holdout.score(nn.functional.normalize(bn, dim=1).numpy(), self.hold, self.dup)
+        out = {**g.public(), "embedding": "global", "mAP_global": g.mAP, "stripe_fit": None, "_score": g}
+        if self.fit is not None:
+            _, fit_st = forward_cached(net, self.fit, self.device)
+            mean, basis = fit_stripe_embedding(fit_st)
+            s = holdout.score(stripe_features(st, mean, basis).numpy(), self.hold, self.dup)
+            out["mAP_stripes"] = s.mAP
+            if s.mAP > g.mAP:
+                out.update(s.public(), embedding="stripes", stripe_fit=(mean, basis), _score=s)
+        return out
+
+
+def to_pil(chw: torch.Tensor):
+    from PIL import Image
+
+    return Image.fromarray(chw.permute(1, 2, 0).numpy())
 
 
 def _public(m: dict) -> dict:
-    return {k: v for k, v in m.items() if k != "stripe_fit"}
+    return {k: v for k, v in m.items() if k not in ("stripe_fit", "_score")}
+
+
+def better(m: dict, best: dict | None) -> bool:
+    """Selection among trained epochs: higher held-out mAP, then mINP; a tie goes to the later
+    epoch (more training, same evidence). The untrained start is never a candidate: an empty or
+    saturated held-out set would otherwise keep it and export the untrained weights."""
+    if best is None:
+        return True
+    return (m["mAP"], m["mINP"]) >= (best["mAP"], best["mINP"])
 
 
 class LRSchedule:
@@ -136,6 +148,33 @@ class LRSchedule:
         return self.base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def freeze_early(backbone: nn.Module, frac: float) -> int:
+    """Keep the first `frac` of the backbone's parameters (in graph order: the high-resolution early
+    layers) fixed; returns how many tensors were frozen. Backpropagating through those layers is
+    most of a step's cost (Intel encoder, batch 32, bf16: 3.75 CPU-s per step with all layers
+    training, 1.44 with the first 30 % fixed: bench/bench_cpu_modes.py), and a start that already
+    knows re-ID needs its early filters least."""
+    params = list(backbone.parameters())
+    n = int(len(params) * frac)
+    for q in params[:n]:
+        q.requires_grad_(False)
+    return n
+
+
+def param_groups(net: nn.Module, loss_fn: nn.Module, lr: float, backbone_scale: float) -> list[dict]:
+    """The backbone at `backbone_scale` × lr (a start that already knows re-ID learns gently), the
+    heads and the losses' own parameters at lr."""
+    backbone = [q for q in net.backbone.parameters() if q.requires_grad]
+    ids = {id(q) for q in backbone}
+    heads = [
+        q for q in list(net.parameters()) + list(loss_fn.parameters()) if q.requires_grad and id(q) not in ids
+    ]
+    return [
+        {"params": backbone, "lr": lr * backbone_scale, "scale": backbone_scale},
+        {"params": heads, "lr": lr, "scale": 1.0},
+    ]
+
+
 def train(
     model: nn.Module,
     train_items: list[Labelled],
@@ -147,13 +186,15 @@ def train(
     best_path: Path,
     hard_pairs: dict[str, set[str]] | None = None,
 ) -> dict:
-    """Train in place; returns {"before", "after", "best_epoch", "history"}; best weights saved to
-    best_path (a plain state_dict) whenever held-out mAP improves."""
+    """Train in place; returns {"before", "after", "best_epoch", "history", "comparison", …}; the
+    best trained epoch's weights are saved to best_path (a plain state_dict)."""
     seed_everything(cfg.seed + dist.rank)
     device = cfg.device
     recipe = cfg.recipe
     labels = {pid: i for i, pid in enumerate(sorted({s.pid for s in train_items}))}
     net = model.module if hasattr(model, "module") else model
+    net.set_stripe_embedding(None, None)  # a start's stripe embedding is refitted each epoch
+    frozen = freeze_early(net.backbone, cfg.freeze)
     net.classifier = nn.Linear(net.embed_dim, len(labels), bias=False)
     nn.init.normal_(net.classifier.weight, std=0.001)
     if recipe.two_views and net.proj is None:  # e.g. the default encoder ships without one
@@ -173,16 +214,20 @@ def train(
     ).to(device)
     train_model = dist.wrap(net)
     key = KeyEncoder(net) if recipe.two_views else None
-    params = [q for q in list(net.parameters()) + list(loss_fn.parameters()) if q.requires_grad]
-    opt = torch.optim.Adam(params, lr=recipe.lr, weight_decay=5e-4)
+    opt = torch.optim.Adam(param_groups(net, loss_fn, recipe.lr, cfg.backbone_scale), weight_decay=5e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=device.startswith("cuda"))  # fp16 AMP on GPU
-    ds = CropDataset(train_items, train_transform(p), labels, views=2 if key is not None else 1)
+    crops = CropCache(train_items, p)  # decoded once; batches are sliced from it
+    colour = cfg.colour
+    if colour is None:
+        colour = SINGLE_CAMERA_JITTER if cross_camera_ids(train_items) * 2 < len(labels) else 0.0
+    label_of = torch.tensor([labels[s.pid] for s in train_items])
+    gen = torch.Generator().manual_seed(cfg.seed * 7919 + dist.rank)
     sampler = PKSampler(
         train_items, recipe.p, recipe.k, seed=cfg.seed * 31 + dist.rank, hard_pairs=hard_pairs
     )
-    loader = DataLoader(ds, batch_sampler=sampler, num_workers=0)
     steps_per_epoch = len(sampler)
     budget_s = cfg.minutes * 60 if cfg.minutes else None
+    clock = time.process_time if cfg.cpu_clock else time.monotonic
     total_epochs = cfg.epochs or 10_000
     sched = LRSchedule(
         recipe.lr,
@@ -190,37 +235,40 @@ def train(
         float(total_epochs) if budget_s is None else 1.0,
     )
 
+    def view(idx: list[int]) -> torch.Tensor:
+        x, erase = augment(crops.images[idx], gen, flip_only=cfg.augment == "flip", colour=colour)
+        x = crops.normalise(x).masked_fill(erase, 0.0)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x.to(device)
+
     fit_sample = random.Random(cfg.seed).sample(train_items, min(STRIPE_FIT_CROPS, len(train_items)))
-    before = evaluate_holdout(net, hold, p, device, fit_sample) if dist.is_main else {}
+    evaluator = HoldoutEvaluator(hold, fit_sample, p, device) if dist.is_main else None
+    before = evaluator(net) if evaluator else {}
     if dist.is_main:
         events.emit("eval", epoch=0, **_public(before))
-        torch.save({"state": net.state_dict(), "stripe_fit": before["stripe_fit"]}, best_path)
-    best = dict(before, epoch=0)
+    best: dict | None = None
     history = [dict(_public(before), epoch=0)]
-    t0 = time.monotonic()
+    t0, w0 = clock(), time.monotonic()
     epoch = 0
     while epoch < total_epochs:
         epoch += 1
         sampler.set_epoch(epoch)
         train_model.train()
         te = time.monotonic()
-        for step, batch in enumerate(loader, 1):
-            x, x2, y = (batch[0], batch[1], batch[2]) if key is not None else (batch[0], None, batch[1])
-            elapsed = time.monotonic() - t0
+        for step, idx in enumerate(sampler, 1):
+            elapsed = clock() - t0
             progress = elapsed / budget_s if budget_s else (epoch - 1 + step / steps_per_epoch)
+            lr = sched(progress)
             for g in opt.param_groups:
-                g["lr"] = sched(progress)
-            x, y = x.to(device), y.to(device)
-            if cfg.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+                g["lr"] = lr * g["scale"]
+            x, y = view(idx), label_of[idx].to(device)
             amp_dtype = torch.float16 if device.startswith("cuda") else torch.bfloat16
             with torch.autocast(
                 device.split(":")[0], dtype=amp_dtype, enabled=cfg.bf16 or device.startswith("cuda")
             ):
                 out = train_model(x)
-                key_out = None
-                if key is not None:
-                    key_out = key(x2.to(device))
+                key_out = key(view(idx)) if key is not None else None
                 loss, terms = loss_fn(out, y, key_out)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -236,16 +284,20 @@ def train(
                     steps=steps_per_epoch,
                     loss=round(loss.item(), 5),
                     terms={k: round(v, 5) for k, v in terms.items()},
-                    lr=opt.param_groups[0]["lr"],
+                    lr=lr,
                 )
-            if budget_s and time.monotonic() - t0 > budget_s:
+            if budget_s and clock() - t0 > budget_s:
                 break
         dist.barrier()
         secs = time.monotonic() - te
-        out_of_time = bool(budget_s and time.monotonic() - t0 > budget_s)
+        out_of_time = bool(budget_s and clock() - t0 > budget_s)
         if dist.is_main:
-            per_epoch = (time.monotonic() - t0) / epoch
-            eta = (budget_s - (time.monotonic() - t0)) if budget_s else per_epoch * (total_epochs - epoch)
+            wall = time.monotonic() - w0
+            per_epoch = wall / epoch
+            used = clock() - t0
+            eta = (
+                (budget_s - used) * wall / max(used, 1e-9) if budget_s else per_epoch * (total_epochs - epoch)
+            )
             events.emit(
                 "epoch",
                 epoch=epoch,
@@ -253,10 +305,12 @@ def train(
                 seconds=round(secs, 2),
                 eta_seconds=round(max(0.0, eta), 1),
             )
-            m = evaluate_holdout(net, hold, p, device, fit_sample)
+            tv = time.monotonic()
+            m = evaluator(net)
+            m["eval_seconds"] = round(time.monotonic() - tv, 2)
             history.append(dict(_public(m), epoch=epoch))
             events.emit("eval", epoch=epoch, **_public(m))
-            improved = m["mAP"] > best["mAP"]
+            improved = better(m, best)
             if improved:
                 best = dict(m, epoch=epoch)
                 torch.save({"state": net.state_dict(), "stripe_fit": m["stripe_fit"]}, best_path)
@@ -270,14 +324,21 @@ def train(
             "best_epoch": 0,
             "history": [],
             "epochs_run": epoch,
-            "seconds": time.monotonic() - t0,
+            "seconds": time.monotonic() - w0,
         }
-    keys = ("rank1", "rank5", "mAP", "mINP", "embedding")
+    assert best is not None  # at least one epoch always runs
+    comparison = holdout.compare(before["_score"], best["_score"])
+    keys = ("rank1", "rank5", "mAP", "mINP", "embedding", "queries", "holdout_ids", "protocol")
+    lo, hi = holdout.interval(best["_score"])
     return {
         "before": {k: before[k] for k in keys},
-        "after": {k: best[k] for k in keys},
+        "after": {**{k: best[k] for k in keys}, "mAP_interval": [lo, hi]},
         "best_epoch": best["epoch"],
         "history": history,
         "epochs_run": epoch,
-        "seconds": time.monotonic() - t0,
+        "seconds": time.monotonic() - w0,
+        "cpu_seconds": time.process_time(),
+        "frozen_parameters": frozen,
+        "colour_jitter": colour,
+        "comparison": comparison.as_dict(),
     }

@@ -155,3 +155,20 @@ def test_a_finished_run_is_never_lost_when_out_appears_meanwhile(tmp_path):
         assert (out / "theirs.txt").read_text() == "theirs"
         assert not tmp.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run-2", "run-3"]
+
+
+def test_an_evil_companion_checkpoint_beside_an_onnx_init_is_refused(data, tmp_path, capsys):
+    """`--init MODEL.onnx` continues from MODEL.pt when it exists: that file is read as plain tensors
+    too, so a pickle planted beside an encoder is refused and nothing in it runs."""
+    from helpers.onnx_factory import tiny_encoder
+
+    marker = tmp_path / "code-ran"
+    model = tiny_encoder(tmp_path / "model.onnx")
+    make_file("evil_torch", model.with_suffix(".pt"), marker)
+    out = tmp_path / "out"
+    rc = main(["--data", str(data), "--init", str(model), "--epochs", "1", "--out", str(out)])
+    events = [e for e in (parse_line(x) for x in capsys.readouterr().out.splitlines()) if e is not None]
+    assert rc != 0 and events[-1].type == "error"
+    msg = events[-1]["message"]
+    assert "model.pt" in msg and "not a plain weights file" in msg and "\n" not in msg, msg
+    assert not marker.exists() and not out.exists()

@@ -117,7 +117,9 @@ def test_random_kills_leave_no_partial_out(data, tmp_path, fault_trials):
         proc = start_training(data, out, 2, tmp_path / f"run{i}.log")
         delay = rng.uniform(0.0, 3.0)
         try:
-            line = proc.stdout.readline()  # "start": imports done, the run is under way
+            line = proc.stdout.readline()
+            if '"plan"' in line:  # the plan comes first, then "start": imports done, run under way
+                line = proc.stdout.readline()
             assert '"start"' in line, (tmp_path / f"run{i}.log").read_text()[-2000:]
             time.sleep(delay)
         finally:

@@ -166,3 +166,21 @@ def truncated_onnx_bytes(path: Path) -> bytes:
     """The first half of a real ONNX file, as left by an interrupted download."""
     data = Path(path).read_bytes()
     return data[: len(data) // 2]
+
+
+def with_op_on_map(path: Path, dst: Path, op: str = "Shrink") -> Path:
+    """A copy of a contract-complete encoder with `op` (default Shrink, which onnx2torch cannot
+    convert; with lambd = bias = 0 it passes its input through) inserted before the feature-map
+    output, so onnxruntime still runs it."""
+    model = onnx.load(str(path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    import json
+
+    map_name = json.loads(meta["reid.outputs"])["map"]
+    for n in model.graph.node:
+        n.output[:] = [f"{o}__pre" if o == map_name else o for o in n.output]
+        n.input[:] = [f"{i}__pre" if i == map_name else i for i in n.input]
+    model.graph.node.append(helper.make_node(op, [f"{map_name}__pre"], [map_name], name=f"{op.lower()}_map"))
+    dst = Path(dst)
+    dst.write_bytes(model.SerializeToString())
+    return dst

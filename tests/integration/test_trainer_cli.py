@@ -76,10 +76,10 @@ def test_run_writes_contract_model_checkpoint_and_metrics(trained):
     rc, out, events = trained
     assert rc == 0
     kinds = [e.type for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "done" and "export" in kinds
+    assert kinds[:2] == ["plan", "start"] and kinds[-1] == "done" and "export" in kinds
     assert [e["epoch"] for e in events if e.type == "eval"] == [0, 1, 2]
     assert any(e.type == "step" and "triplet" in e["terms"] for e in events)
-    start = events[0]
+    start = events[1]
     assert (start["train_ids"], start["holdout_ids"]) == (5, 3)
     assert sorted(p.name for p in out.iterdir()) == [
         "checkpoint.pt",
@@ -122,7 +122,33 @@ def test_continue_from_exported_model(trained, data, tmp_path, capsys):
     )
     events = events_of(capsys.readouterr().out)
     assert rc == 0 and events[-1].type == "done"
-    assert "encoder.onnx" in events[0]["init"] or "checkpoint.pt" in events[0]["init"]
+    start = next(e for e in events if e.type == "start")
+    assert "encoder.onnx" in start["init"] or "checkpoint.pt" in start["init"]
+
+
+def test_fine_tunes_an_imported_encoder_keeping_its_preprocessing(data, tmp_path, capsys):
+    """An imported ONNX (no companion checkpoint) trains, exports with parity, keeps the model's own
+    preprocessing, and the result is compared with the start on the same held-out people."""
+    from helpers.onnx_factory import tiny_encoder
+
+    src = tiny_encoder(tmp_path / "imported.onnx")
+    out = tmp_path / "out"
+    rc = main(
+        ["--data", str(data), "--init", str(src), "--epochs", "1", "--holdout-frac", "0.4"]
+        + ["--recipe", "baseline", "--out", str(out)]
+    )
+    events = events_of(capsys.readouterr().out)
+    assert rc == 0, events[-1]
+    start = next(e for e in events if e.type == "start")
+    assert start["init"] == "imported encoder imported.onnx" and start["backbone_lr"] < start["head_lr"]
+    done = events[-1]
+    assert done["comparison"]["verdict"] in ("better", "worse", "unclear")
+    assert done["comparison"]["holdout_ids"] == 3 and done["after"]["queries"] > 0
+    first = next(e for e in events if e.type == "eval")
+    assert first["epoch"] == 0 and done["best_epoch"] == 1  # the untrained start is never exported
+    new, old = EncoderRuntime.load(out / "encoder.onnx"), EncoderRuntime.load(src)
+    assert new.info.preprocess == old.info.preprocess
+    assert new.info.provenance["parity"]["cosine_min"] >= 0.9999
 
 
 @pytest.mark.parametrize(
@@ -134,7 +160,8 @@ def test_continue_from_exported_model(trained, data, tmp_path, capsys):
         "empty",
         "missing_init",
         "corrupt_init",
-        "onnx_without_checkpoint",
+        "onnx_with_unsupported_op",
+        "onnx_without_metadata",
     ],
 )
 def test_bad_input_is_an_error_event_and_nothing_is_written(case, data, tmp_path, capsys):
@@ -162,14 +189,21 @@ def test_bad_input_is_an_error_event_and_nothing_is_written(case, data, tmp_path
         bad = tmp_path / "bad.pt"
         bad.write_bytes(b"not a checkpoint")
         args[args.index("bignet")] = str(bad)
-    elif case == "onnx_without_checkpoint":
-        from helpers.onnx_factory import tiny_encoder
+    elif case == "onnx_with_unsupported_op":
+        from helpers.onnx_factory import tiny_encoder, with_op_on_map
 
-        args[args.index("bignet")] = str(tiny_encoder(tmp_path / "m.onnx"))
+        bad = with_op_on_map(tiny_encoder(tmp_path / "m.onnx"), tmp_path / "shrink.onnx")
+        args[args.index("bignet")] = str(bad)
+    elif case == "onnx_without_metadata":
+        from helpers.onnx_factory import small_cnn
+
+        args[args.index("bignet")] = str(small_cnn(tmp_path / "foreign.onnx"))
     rc = main(args)
     events = events_of(capsys.readouterr().out)
     assert rc != 0
     assert events and events[-1].type == "error" and events[-1]["message"]
+    if case == "onnx_with_unsupported_op":
+        assert "Shrink" in events[-1]["message"] and "\n" not in events[-1]["message"]
     if case == "out_exists":
         assert list(out.iterdir()) == []
     else:

@@ -146,7 +146,7 @@ def test_finetune_dialog_replays_recorded_events(qtbot, window, tmp_path):
     assert 0 < dlg.progress.value() < 1000
     dlg.feed(text[half:])
     assert dlg.monitor.done is not None and dlg.progress.value() == 1000
-    assert "after" in dlg.result.text() and not dlg.activate_button.isHidden()
+    assert "fine-tuned" in dlg.result.text() and not dlg.activate_button.isHidden()
     assert w.project.training_runs.all() == []  # only a started run is recorded
     got = []
     dlg.modelReady.connect(got.append)

@@ -12,7 +12,7 @@ from helpers.synth import person_crop
 from reid_desktop.core.ingest.scan import ingest
 from reid_desktop.core.jobs import run_job
 from reid_desktop.core.training.events import EventError, EventWriter, parse_line
-from trainer.data import DataError, check, from_folder, from_project, split_holdout
+from reid_desktop.core.training.plan import DataError, check, from_folder, from_project, split_holdout
 
 
 def test_events_round_trip_and_validation():
@@ -116,3 +116,27 @@ def test_pk_sampler_batches_and_hard_negative_partners(tmp_path):
     sampler.set_epoch(2)
     assert list(sampler) != batches  # reshuffled per epoch, deterministic per seed
     assert list(PKSampler(samples, p=4, k=3, seed=1, hard_pairs=hard)) == batches
+
+
+def test_project_plan_preview_equals_the_runs_plan(project, two_cameras):
+    """Issue 9 bug 3, torch-free: the preview and the run come from one function, and an identity
+    holding a contradiction is left out of both (it trained before while the preview dropped it)."""
+    from reid_desktop.core.training.plan import make_plan, project_plan
+
+    run_job(ingest(project, two_cameras))
+    by_name = {Path(c.rel_path).name: c.id for c in project.crops.all()}
+    for p in range(6):
+        a = by_name[f"p00{p}_v0_s1.jpg"]
+        project.decisions.record(a, by_name[f"p00{p}_v0_s2.jpg"], "same", operator="t")
+        project.decisions.record(a, by_name[f"p00{p}_v1_s2.jpg"], "same", operator="t")
+    project.decisions.record(by_name["p000_v0_s2.jpg"], by_name["p000_v1_s2.jpg"], "different", operator="t")
+    preview = project_plan(project, 0.3, seed=2)
+    run, train, hold = make_plan(from_project(project.path), 0.3, 2, drop_singletons=True)
+    assert preview == run
+    assert preview.identities == 5 and preview.left_out == {"contradictions": 1}
+    assert {s.pid for s in train} | {s.pid for s in hold} == {
+        s.pid for s in from_project(project.path).samples
+    }
+    assert len({s.pid for s in hold}) == preview.holdout_ids == 2
+    tiny = project_plan(project, 0.9, seed=2)  # too few to train: the preview says why
+    assert not tiny.ok and "too few" in tiny.problem

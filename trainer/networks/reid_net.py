@@ -34,6 +34,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.networks.backbones import OSNet, build_backbone
+from trainer.networks.imported import ImportedBackbone
+
+ONNX_BACKBONE = "onnx"  # config name of an imported encoder's converted graph
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +68,20 @@ class ReIDNet(nn.Module):
         last_stride1: bool = False,
         weights: Path | None = None,
         stripe_embed_dim: int = 0,
+        graph: bytes | None = None,
     ) -> None:
         """embed_dim None keeps the backbone's own width (OSNet: its pretrained 512-d fc); an int adds
-        a Linear(C, embed_dim) after pooling. proj_dim 0 drops the projection head."""
+        a Linear(C, embed_dim) after pooling. proj_dim 0 drops the projection head.
+        `backbone_name="onnx"` with `graph` (the bytes of an imported encoder) trains that encoder: its
+        own global embedding and tapped map (trainer.networks.imported)."""
         super().__init__()
-        self.backbone, c = build_backbone(backbone_name, weights, last_stride1=last_stride1)
+        if backbone_name == ONNX_BACKBONE:
+            if graph is None:
+                raise ValueError("an imported-encoder backbone needs its ONNX graph")
+            self.backbone: nn.Module = ImportedBackbone(graph)
+            c = self.backbone.channels
+        else:
+            self.backbone, c = build_backbone(backbone_name, weights, last_stride1=last_stride1)
         self._config: dict[str, Any] = {
             "backbone": backbone_name,
             "num_stripes": int(num_stripes),
@@ -83,7 +95,10 @@ class ReIDNet(nn.Module):
         self.num_stripes = num_stripes
         if embed_dim is None:
             self.embed: nn.Module = nn.Identity()
-            d = self.backbone.feature_dim if isinstance(self.backbone, OSNet) else c
+            if isinstance(self.backbone, ImportedBackbone):
+                d = self.backbone.global_dim
+            else:
+                d = self.backbone.feature_dim if isinstance(self.backbone, OSNet) else c
         else:
             self.embed = nn.Linear(c, embed_dim, bias=False)
             d = embed_dim
@@ -157,15 +172,20 @@ class ReIDNet(nn.Module):
         k = self.stripe_mean.shape[0]  # a buffer shape: a constant when exported
         return F.normalize(s, dim=2).flatten(1) / math.sqrt(k)
 
-    def _global(self, fmap: torch.Tensor) -> torch.Tensor:
-        pooled = fmap.mean(dim=(2, 3))
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(feature map, pre-BN global feature). An imported encoder computes its own global
+        embedding (e.g. a learned pooling); other backbones are average-pooled here."""
+        out = self.backbone(x)
+        if isinstance(out, tuple):
+            fmap, glob = out[1], self.embed(out[0])
+            return fmap, glob
+        pooled = out.mean(dim=(2, 3))
         if isinstance(self.backbone, OSNet) and isinstance(self.embed, nn.Identity):
-            return self.backbone.fc(pooled)
-        return self.embed(pooled)
+            return out, self.backbone.fc(pooled)
+        return out, self.embed(pooled)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor] | tuple[torch.Tensor, torch.Tensor]:
-        fmap = self.backbone(x)
-        glob = self._global(fmap)
+        fmap, glob = self.features(x)
         bn = self.bnneck(glob)
         smap = self.stripe_reduce(fmap)
         if not self.training:
@@ -193,6 +213,6 @@ class _InferenceView(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        fmap = self.net.backbone(x)
+        fmap, glob = self.net.features(x)
         smap = self.net.stripe_reduce(fmap)
-        return self.net.embedding(self.net.bnneck(self.net._global(fmap)), smap), smap
+        return self.net.embedding(self.net.bnneck(glob), smap), smap

@@ -64,7 +64,7 @@ def _codes(q: Sequence | np.ndarray, g: Sequence | np.ndarray, what: str) -> tup
     return inv[: len(qa)], inv[len(qa) :]
 
 
-def _match_positions(d: np.ndarray, match: np.ndarray, keep: np.ndarray) -> np.ndarray:
+def match_positions(d: np.ndarray, match: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """0-based positions of the true matches in the filtered ranking of one query, ascending.
 
     Position of match m = #{kept j : d_j < d_m} + #{kept j : d_j == d_m, j < m}. Only entries no farther
@@ -123,7 +123,7 @@ def evaluate(
         match = same_pid & ~same_cam
         if not match.any():
             continue
-        pos = _match_positions(dist[i], match, ~(same_pid & same_cam))
+        pos = match_positions(dist[i], match, ~(same_pid & same_cam))
         ranks = pos + 1.0
         n = len(pos)
         ap_sum += float(np.mean(np.arange(1, n + 1) / ranks))

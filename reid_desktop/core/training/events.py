@@ -4,14 +4,21 @@ This module imports neither torch nor Qt, so the app parses events with the same
 writes them. Every event has `v` (schema version), `event` (its type) and `t` (seconds since the
 run started). Fields per type (stable; add, never rename):
 
+- plan:       the `core.training.plan.TrainingPlan` the run follows (identities, crops, train_ids,
+              train_crops, holdout_ids, holdout_crops, holdout_cross_camera_ids, left_out, …):
+              the Fine-tune dialog shows the same plan before the run
 - start:      recipe, data, init, device, seed, epochs, minutes, train_ids, train_crops,
-              holdout_ids, holdout_crops
+              holdout_ids, holdout_crops, backbone_lr, head_lr
 - epoch:      epoch, epochs, seconds, eta_seconds
 - step:       epoch, step, steps, loss, terms {name: value}, lr
-- eval:       epoch (0 = before training), rank1, rank5, mAP, mINP
+- eval:       epoch (0 = the start model, before training), rank1, rank5, mAP, mINP, queries,
+              holdout_ids, cross_camera_queries, protocol, embedding
 - checkpoint: epoch, path, mAP, best
 - export:     path, parity_cosine
-- done:       out, before {rank1, rank5, mAP}, after {rank1, rank5, mAP}, best_epoch, seconds
+- done:       out, before {rank1, rank5, mAP, queries, holdout_ids, protocol},
+              after {… and mAP_interval [low, high]}, best_epoch, seconds, start,
+              comparison {before_mAP, after_mAP, delta_mAP, interval, verdict better | worse |
+              unclear | untested, recommend activate | keep, sentence}
 - error:      message
 """
 
@@ -24,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 SCHEMA_VERSION = 1
-EVENT_TYPES = ("start", "epoch", "step", "eval", "checkpoint", "export", "done", "error")
+EVENT_TYPES = ("plan", "start", "epoch", "step", "eval", "checkpoint", "export", "done", "error")
 REQUIRED = {
+    "plan": ("train_ids", "holdout_ids"),
     "start": ("recipe", "train_ids", "holdout_ids"),
     "epoch": ("epoch", "epochs"),
     "step": ("epoch", "step", "loss"),

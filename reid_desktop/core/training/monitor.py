@@ -11,6 +11,7 @@ from reid_desktop.core.training.events import Event, EventError, parse_line
 class TrainingMonitor:
     minutes: float | None = None
     epochs: int | None = None
+    plan: Event | None = None  # the plan the run follows (the dialog showed the same)
     start: Event | None = None
     losses: list[tuple[float, float]] = field(default_factory=list)  # (t seconds, loss)
     steps: list[tuple[int, int, int, float]] = field(default_factory=list)  # (epoch, step, steps, loss)
@@ -42,7 +43,9 @@ class TrainingMonitor:
 
     def apply(self, ev: Event) -> None:
         self.last_t = max(self.last_t, ev.t)
-        if ev.type == "start":
+        if ev.type == "plan":
+            self.plan = ev
+        elif ev.type == "start":
             self.start = ev
             self.minutes = ev.get("minutes", self.minutes)
             self.epochs = ev.get("epochs", self.epochs)

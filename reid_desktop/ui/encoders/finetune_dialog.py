@@ -1,12 +1,14 @@
-"""Fine-tune: say what will happen, run `reid-train` in a QProcess, stream its events into a live
-plot and a progress bar with ETA, allow Cancel, then offer to activate the new model."""
+"""Fine-tune: say what will happen (which model it starts from, which recipe in plain words, the
+training plan `reid-train` will follow), run it in a QProcess, stream its events into a live plot
+and a progress bar with ETA, allow Cancel, then show before/after with what the figures rest on
+and recommend activating the new model only when it is shown to be better than the start."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, Signal
+from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,37 +22,69 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reid_desktop.core.identities.curation import identity_rows
 from reid_desktop.core.reports.training_curves import TrainingCurves
 from reid_desktop.core.training.launcher import trainer_command
 from reid_desktop.core.training.monitor import TrainingMonitor
+from reid_desktop.core.training.plan import DEFAULT_HOLDOUT, TrainingPlan, min_identities, project_plan
+from reid_desktop.core.training.recipes import DEFAULT_RECIPE, RECIPES
+from reid_desktop.core.training.starts import start_choices
 from reid_desktop.store import Project
 from reid_desktop.ui.plots.training_curves import TrainingCurvesPlot
 
-RECIPES = {  # mirrors trainer/recipes.py without importing torch into the app
-    "baseline": "CE + batch-hard triplet: the strong simple reference",
-    "contrastive": "method A: CE + supervised MoCo InfoNCE + person-structure loss on stripes",
-    "inherent": "method B: softmax + compact − scatter “inherent code”",
-    "cosine-slice": "method C: cosine softmax on the global and stripe slices",
-}
+GOOD, WARN = "#1d6b2f", "#a03000"
 
 
-def plan_text(project: Project, holdout: float = 0.3) -> tuple[str, bool]:
-    rows = [r for r in identity_rows(project) if not r.contradictions and len(r.crops) >= 2]
-    crops = sum(len(r.crops) for r in rows)
-    held = max(2, round(holdout * len(rows))) if rows else 0
-    ok = len(rows) - held >= 2 and held >= 2
-    text = (
-        f"<b>{len(rows)}</b> confirmed identities with <b>{crops}</b> crops. "
-        f"<b>{held}</b> identities ({holdout:.0%}) are held out, never trained on, and measure "
-        "Rank-1/mAP before and after; the rest train."
-    )
-    if not ok:
-        text += (
-            "<br><span style='color:#a03000'>Not enough yet: confirm at least 7 identities "
-            "(two crops each) in Review.</span>"
+def plan_text(plan: TrainingPlan) -> str:
+    """The plan in an operator's words; every number is one `reid-train` reports in its plan event."""
+    if plan.identities == 0:
+        text = "No confirmed identities yet."
+    else:
+        text = f"<b>{plan.identities}</b> confirmed identities with <b>{plan.crops}</b> crops" + (
+            f": <b>{plan.train_ids}</b> train ({plan.train_crops} crops) and <b>{plan.holdout_ids}</b> "
+            f"({plan.holdout_frac:.0%}) are held out, never trained on, to measure Rank-1/mAP "
+            "before and after."
+            if plan.ok
+            else "."
         )
-    return text, ok
+    if plan.ok:
+        within = plan.holdout_ids - plan.holdout_cross_camera_ids
+        if within:
+            text += (
+                f" {within} held-out {'person was' if within == 1 else 'people were'} seen in one camera "
+                "only: scored against their own other crops in that camera (near-duplicates left out)."
+            )
+    for why, n in plan.left_out.items():
+        text += f"<br>{n} identit{'y' if n == 1 else 'ies'} left out ({why}"
+        text += "; resolve them in Identities)." if why == "contradictions" else ")."
+    if not plan.ok:
+        text += (
+            f"<br><span style='color:{WARN}'>Not enough yet: confirm at least "
+            f"{min_identities(plan.holdout_frac)} identities (two crops each) in Review.</span>"
+        )
+    return text
+
+
+def result_html(done: dict) -> str:
+    """Before/after table, what the figures rest on, and the verdict against the start model."""
+    b, a = done["before"], done["after"]
+    html = (
+        "<table cellpadding=3><tr><th></th><th>Rank-1</th><th>Rank-5</th><th>mAP</th></tr>"
+        f"<tr><td>start model</td><td>{b['rank1']:.3f}</td><td>{b['rank5']:.3f}</td>"
+        f"<td>{b['mAP']:.3f}</td></tr>"
+        f"<tr><td><b>fine-tuned</b></td><td><b>{a['rank1']:.3f}</b></td><td><b>{a['rank5']:.3f}</b></td>"
+        f"<td><b>{a['mAP']:.3f}</b></td></tr></table>"
+    )
+    if "queries" in a:
+        html += f"Measured on {a['holdout_ids']} held-out people, {a['queries']} queries ({a['protocol']})"
+        if "mAP_interval" in a:
+            lo, hi = a["mAP_interval"]
+            html += f"; fine-tuned mAP 95 % interval {lo:.3f}–{hi:.3f}"
+        html += "."
+    comp = done.get("comparison")
+    if comp:
+        colour = GOOD if comp["recommend"] == "activate" else WARN
+        html += f"<br><span style='color:{colour}'><b>{comp['sentence']}</b></span>"
+    return html
 
 
 class FineTuneDialog(QDialog):
@@ -61,7 +95,7 @@ class FineTuneDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Fine-tune the encoder")
-        self.resize(640, 560)
+        self.resize(660, 660)  # fits a 1366×768 screen with the result table shown
         self.project = project
         self.program = program or trainer_command()
         self.proc: QProcess | None = None
@@ -69,18 +103,30 @@ class FineTuneDialog(QDialog):
         self.out_dir: Path | None = None
         self.run_id: int | None = None  # the training_runs row of this dialog's run
         self._shown = False
+        self.start_from = QComboBox()
+        for choice in start_choices(project):
+            self.start_from.addItem(choice.label, choice.init)
         self.recipe = QComboBox()
-        for name, desc in RECIPES.items():
-            self.recipe.addItem(f"{name} — {desc}", name)
+        for r in RECIPES.values():
+            self.recipe.addItem(r.title, r.name)
+            self.recipe.setItemData(self.recipe.count() - 1, r.summary, Qt.ToolTipRole)
+        self.recipe.setCurrentIndex(self.recipe.findData(DEFAULT_RECIPE))
+        self.method = QLabel()
+        self.method.setStyleSheet("color: palette(mid)")
+        self.recipe.currentIndexChanged.connect(self._show_method)
+        self._show_method()
         self.minutes = QSpinBox()
         self.minutes.setRange(1, 600)
         self.minutes.setValue(10)
         self.minutes.setSuffix(" min")
-        plan, self.plan_ok = plan_text(project)
-        self.plan = QLabel(plan)
+        self.plan_data = project_plan(project, DEFAULT_HOLDOUT)
+        self.plan_ok = self.plan_data.ok
+        self.plan = QLabel(plan_text(self.plan_data))
         self.plan.setWordWrap(True)
         form = QFormLayout()
+        form.addRow("Start from:", self.start_from)
         form.addRow("Recipe:", self.recipe)
+        form.addRow("", self.method)
         form.addRow("Time budget:", self.minutes)
         self.plot = TrainingCurvesPlot()
         self.progress = QProgressBar()
@@ -115,25 +161,44 @@ class FineTuneDialog(QDialog):
         lay.addWidget(self.result)
         lay.addWidget(self.buttons)
 
+    def _show_method(self) -> None:
+        r = RECIPES[self.recipe.currentData()]
+        self.method.setText(f"method: {r.name} — {r.method}")
+
+    def _inputs(self) -> tuple[QWidget, ...]:
+        return (self.start_from, self.recipe, self.minutes, self.start_button)
+
     def output_dir(self) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         base = self.project.path.with_name(self.project.path.stem + ".models")
         base.mkdir(exist_ok=True)
         return base / f"{stamp}-{self.recipe.currentData()}"
 
-    def start(self) -> None:
-        self.out_dir = self.output_dir()
-        self.monitor = TrainingMonitor(minutes=self.minutes.value())
-        args = [
+    def trainer_args(self) -> list[str]:
+        """`reid-train` arguments for the current choices (the plan's split, so the run follows
+        exactly the plan shown)."""
+        plan = self.plan_data
+        return [
             "--project",
             str(self.project.path),
+            "--init",
+            self.start_from.currentData(),
             "--recipe",
             self.recipe.currentData(),
             "--minutes",
             str(self.minutes.value()),
+            "--holdout-frac",
+            str(plan.holdout_frac),
+            "--seed",
+            str(plan.seed),
             "--out",
             str(self.out_dir),
         ]
+
+    def start(self) -> None:
+        self.out_dir = self.output_dir()
+        self.monitor = TrainingMonitor(minutes=self.minutes.value())
+        args = self.trainer_args()
         self.proc = QProcess(self)
         self.proc.setProgram(self.program[0])
         self.proc.setArguments([*self.program[1:], *args])
@@ -141,10 +206,15 @@ class FineTuneDialog(QDialog):
         self.proc.finished.connect(self._finished)
         self.proc.errorOccurred.connect(self._proc_error)
         self.run_id = self.project.training_runs.start(
-            self.recipe.currentData(), {"minutes": self.minutes.value(), "out": str(self.out_dir)}
+            self.recipe.currentData(),
+            {
+                "minutes": self.minutes.value(),
+                "out": str(self.out_dir),
+                "init": self.start_from.currentData(),
+            },
         ).id
         self._shown = False
-        for w in (self.recipe, self.minutes, self.start_button):
+        for w in self._inputs():
             w.setEnabled(False)
         self.cancel_button.show()
         self.status.setText("Starting the trainer…")
@@ -156,12 +226,17 @@ class FineTuneDialog(QDialog):
             if ev.type == "start":
                 self.status.setText(
                     f"Training {ev['train_ids']} identities ({ev['train_crops']} crops) on "
-                    f"{ev.get('device', 'cpu')}; {ev['holdout_ids']} held out."
+                    f"{ev.get('device', 'cpu')}, starting from {ev.get('init', 'the chosen model')}; "
+                    f"{ev['holdout_ids']} held out."
                 )
             elif ev.type == "eval":
+                basis = ""
+                if "queries" in ev.data:
+                    basis = f" ({ev['holdout_ids']} people, {ev['queries']} queries)"
+                what = "start model" if ev["epoch"] == 0 else f"epoch {ev['epoch']}"
                 self.status.setText(
-                    f"Epoch {ev['epoch']}: held-out Rank-1 {ev['rank1']:.3f} · mAP "
-                    f"{ev['mAP']:.3f}" + self._eta()
+                    f"{what.capitalize()}: held-out Rank-1 {ev['rank1']:.3f} · mAP "
+                    f"{ev['mAP']:.3f}{basis}" + self._eta()
                 )
         m = self.monitor
         self.progress.setValue(int(1000 * m.fraction()))
@@ -180,12 +255,7 @@ class FineTuneDialog(QDialog):
     def _show_result(self) -> None:
         d = self.monitor.done
         b, a = d["before"], d["after"]
-        self.result.setText(
-            "<table cellpadding=4><tr><th></th><th>Rank-1</th><th>Rank-5</th><th>mAP</th></tr>"
-            f"<tr><td>before</td><td>{b['rank1']:.3f}</td><td>{b['rank5']:.3f}</td><td>{b['mAP']:.3f}</td></tr>"
-            f"<tr><td><b>after</b></td><td><b>{a['rank1']:.3f}</b></td><td><b>{a['rank5']:.3f}</b></td>"
-            f"<td><b>{a['mAP']:.3f}</b></td></tr></table>"
-        )
+        self.result.setText(result_html(d.data))
         emb = a.get("embedding", "global")
         how = "stripe embedding (centred, projected stripes)" if emb == "stripes" else "global feature"
         self.status.setText(
@@ -194,10 +264,22 @@ class FineTuneDialog(QDialog):
         if self.run_id is not None:
             curve = self.plot.curves.to_record()  # replayed later from the Models tab
             self.project.training_runs.finish(
-                self.run_id, "done", {"before": b, "after": a, "out": d["out"], "curve": curve}
+                self.run_id,
+                "done",
+                {
+                    "before": b,
+                    "after": a,
+                    "out": d["out"],
+                    "curve": curve,
+                    "comparison": d.get("comparison"),
+                },
             )
         self.activate_button.show()
         self.cancel_button.hide()
+        keep = (d.get("comparison") or {}).get("recommend") == "keep"
+        self.activate_button.setText("Activate anyway && re-score" if keep else "Activate && re-score")
+        self.close_button.setText("Keep the current model" if keep else "Close")
+        (self.close_button if keep else self.activate_button).setDefault(True)
 
     def _finished(self, code: int, _status) -> None:
         self._read()
@@ -213,7 +295,7 @@ class FineTuneDialog(QDialog):
                 + " The active model is unchanged."
             )
             self.cancel_button.hide()
-            for w in (self.recipe, self.minutes, self.start_button):
+            for w in self._inputs():
                 w.setEnabled(True)
 
     def _proc_error(self, err) -> None:
@@ -222,7 +304,7 @@ class FineTuneDialog(QDialog):
             if self.run_id is not None:
                 self.project.training_runs.finish(self.run_id, "failed", {"error": self.proc.errorString()})
                 self.run_id = None
-            for w in (self.recipe, self.minutes, self.start_button):
+            for w in self._inputs():
                 w.setEnabled(True)
             self.cancel_button.hide()
 
