@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -202,15 +203,18 @@ def _create(p: Path) -> None:
     except sqlite3.Error as exc:
         raise (translate(exc, p) or ProjectError(f"Cannot create {p.name}: {exc}.")) from exc
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+        for leftover in [tmp] + [tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm")]:
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 
 
 def _remove_stale_creations(p: Path) -> None:
+    """Temporary files of creations whose process died (a kill, a power cut): the file and the
+    journal SQLite kept beside it."""
+    pattern = re.compile(rf"^\.{re.escape(p.name)}\.creating-(\d+)(-journal|-wal|-shm)?$")
     for old in p.parent.glob(f".{p.name}.creating-*"):
-        pid = old.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        m = pattern.match(old.name)
+        if m and not _alive(int(m.group(1))):
             with contextlib.suppress(OSError):
                 old.unlink()
 

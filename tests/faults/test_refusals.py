@@ -95,3 +95,25 @@ def test_zero_byte_project_left_by_a_killed_creation_is_initialised_by_ingest(tm
     assert main(["ingest", str(path), str(cam)]) == 0
     assert main(["info", str(path)]) == 0
     assert "4 crop(s)" in capsys.readouterr().out
+
+
+def test_leftovers_of_a_killed_creation_are_removed_by_the_next_one(tmp_path: Path):
+    """A kill during creation leaves `.NAME.creating-PID` and its journal; a dead PID's are removed
+    when the project is created again, a live process's are left alone."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [tmp_path / f".p.reidproj.creating-{dead.pid}{s}" for s in ("", "-journal", "-wal")]
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        live = tmp_path / f".p.reidproj.creating-{other.pid}-journal"
+        for f in [*stale, live]:
+            f.write_bytes(b"x")
+        Project.create(tmp_path / "p.reidproj").close()
+        assert not any(f.exists() for f in stale)
+        assert live.exists()
+    finally:
+        other.kill()
+        other.wait()
