@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -21,41 +21,35 @@ from reid_desktop.core.encoders.preprocess_options import describe
 from reid_desktop.core.encoders.registry import recorded_preprocess
 from reid_desktop.core.encoders.runtime import PROVIDER_LABELS, available_providers
 from reid_desktop.store import EncoderRecord, Project
+from reid_desktop.ui.common.table_model import RowTableModel
 
 HEADERS = ("", "Model", "Embedded", "Source", "Preprocessing", "Held-out mAP", "Added")
 PREPROCESS_COLUMN = 4
 
 
-class EncoderTableModel(QAbstractTableModel):
+class EncoderTableModel(RowTableModel[tuple[EncoderRecord, int]]):
+    """Rows: (encoder, how many crops it has embedded)."""
+
+    headers = HEADERS
+
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[EncoderRecord, int]] = []
+        super().__init__((), parent)
         self._active: int | None = None
         self._total = 0
 
-    def set_rows(self, rows: list[tuple[EncoderRecord, int]], active: int | None, total: int) -> None:
-        self.beginResetModel()
-        self._rows, self._active, self._total = list(rows), active, total
-        self.endResetModel()
+    def set_rows(
+        self, rows: list[tuple[EncoderRecord, int]], active: int | None = None, total: int = 0
+    ) -> None:
+        self._active, self._total = active, total
+        super().set_rows(rows)
 
     def encoder_at(self, row: int) -> EncoderRecord:
-        return self._rows[row][0]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return HEADERS[section]
-        return None
+        return self.rows[row][0]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
         if not index.isValid():
             return None
-        m, n = self._rows[index.row()]
+        m, n = self.rows[index.row()]
         prov = m.metadata.get("reid.provenance", {}) if isinstance(m.metadata, dict) else {}
         active = m.id == self._active
         if role == Qt.DisplayRole:

@@ -3,7 +3,7 @@ draws live."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -18,27 +18,22 @@ from PySide6.QtWidgets import (
 
 from reid_desktop.core.reports.training_curves import curves_of_run
 from reid_desktop.store import TrainingRun
+from reid_desktop.ui.common.table_model import RowTableModel
 from reid_desktop.ui.plots.training_curves import TrainingCurvesPlot
 
 HEADERS = ("#", "Recipe", "Status", "Started", "Held-out mAP", "Model")
 
 
-class RunTableModel(QAbstractTableModel):
+class RunTableModel(RowTableModel[TrainingRun]):
+    headers = HEADERS
+
     def __init__(self, runs: list[TrainingRun], names: dict[int, str], parent=None) -> None:
-        super().__init__(parent)
-        self.runs = list(runs)
+        super().__init__(runs, parent)
         self.names = names  # encoder id -> name
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.runs)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return HEADERS[section]
-        return None
+    @property
+    def runs(self) -> list[TrainingRun]:
+        return self.rows
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
         if not index.isValid():
