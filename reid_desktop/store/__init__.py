@@ -129,6 +129,16 @@ class Project:
             self.encoders.get(encoder_id)  # KeyError for an unknown model
         self.meta.set("active_model_id", None if encoder_id is None else str(encoder_id))
 
+    def review_floor(self, encoder_id: int) -> float:
+        """The score floor the operator set in Review for this encoder (scores differ by encoder)."""
+        try:
+            return float(self.meta.get(f"review_floor:{encoder_id}") or 0.0)
+        except ValueError:
+            return 0.0
+
+    def set_review_floor(self, encoder_id: int, floor: float) -> None:
+        self.meta.set(f"review_floor:{encoder_id}", f"{float(floor):.4f}")
+
     def summary(self) -> ProjectSummary:
         return ProjectSummary(
             cameras=self.cameras.stats(),

@@ -66,6 +66,10 @@ def test_report_figures_equal_the_metrics_code_by_hand(project):
     assert r.scores.floor_label == "P(same) = 0.5"
     assert cal.predict(np.array([r.scores.floor]))[0] == pytest.approx(0.5, abs=1e-6)
 
+    project.set_review_floor(enc, 0.42)  # the operator set a floor in Review: that is what is marked
+    r = run_job(model_report(project, enc))
+    assert (r.scores.floor, r.scores.floor_label) == (pytest.approx(0.42), "review floor")
+
 
 def test_threshold_is_where_the_logistic_curve_crosses_one_half():
     rng = np.random.default_rng(1)

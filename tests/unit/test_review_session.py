@@ -157,6 +157,15 @@ def test_floor_later_and_back(project, people):
     assert s.back() is None  # nothing else put off
 
 
+def test_the_floor_is_kept_per_encoder_in_the_project(project, people):
+    assert project.review_floor(people.encoder_id) == 0.0
+    _session(project, people).set_floor(0.35)
+    assert project.review_floor(people.encoder_id) == pytest.approx(0.35)
+    assert project.review_floor(people.encoder_id + 1) == 0.0  # another encoder's scores differ
+    project.meta.set(f"review_floor:{people.encoder_id}", "not a number")
+    assert project.review_floor(people.encoder_id) == 0.0  # a damaged value is no floor, not a crash
+
+
 def test_commit_needs_a_choice_and_one_verdict_per_identity(project, people):
     s = _session(project, people)
     p = s.current()

@@ -103,14 +103,18 @@ def judged_scores(
     return np.asarray(same, np.float64), np.asarray(diff, np.float64)
 
 
-def score_summary(same: np.ndarray, diff: np.ndarray) -> ScoreSummary:
+def score_summary(same: np.ndarray, diff: np.ndarray, review_floor: float = 0.0) -> ScoreSummary:
+    """Scores of the judged pairs and P(same | score); the marked score is the floor the operator
+    set in Review when there is one, else where P(same) crosses 0.5."""
     scored = [(s, 1) for s in same] + [(s, 0) for s in diff]
     cal = fit_calibration(scored)
     both = np.concatenate([same, diff])
     lo, hi = (float(both.min()), float(both.max())) if len(both) else (-1.0, 1.0)
     pad = max(0.05, 0.05 * (hi - lo))
     x = np.linspace(max(-1.0, lo - pad), min(1.0, hi + pad), 201)
-    floor = threshold_at(cal)
+    floor, label = threshold_at(cal), "P(same) = 0.5"
+    if review_floor > 0:
+        floor, label = review_floor, "review floor"
     return ScoreSummary(
         same=same,
         different=diff,
@@ -118,8 +122,7 @@ def score_summary(same: np.ndarray, diff: np.ndarray) -> ScoreSummary:
         curve_p=cal.predict(x) if cal.fitted else None,
         calibration=cal.describe(),
         floor=floor,
-        # The review queue has no score floor of its own yet: mark where P(same) crosses 0.5.
-        floor_label="P(same) = 0.5" if floor is not None else "",
+        floor_label=label if floor is not None else "",
     )
 
 
@@ -215,7 +218,7 @@ def model_report(project: Project, encoder_id: int, cancel: CancelToken | None =
         left_out=len(rows) - len(usable),
         encoded_now=encoded,
         unreadable=unreadable,
-        scores=score_summary(same, diff),
+        scores=score_summary(same, diff, project.review_floor(encoder_id)),
         notes=notes,
     )
 

@@ -169,8 +169,11 @@ class ReviewSession:
             self.redo_stack.clear()
 
     def set_floor(self, floor: float) -> None:
+        """Kept in the project per encoder, so it survives a restart and the model report marks it."""
         self.floor = float(floor)
         self._current = None
+        if not self.project.read_only:
+            self.project.set_review_floor(self.encoder_id, self.floor)
 
     def probability(self, scores) -> np.ndarray:
         return self.calibrator.predict(np.atleast_1d(np.asarray(scores, dtype=np.float64)))

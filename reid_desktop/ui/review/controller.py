@@ -123,6 +123,7 @@ class ReviewController(QObject):
             prepared.index,
             prepared.similarity,
             engine=(prepared.engine, prepared.seen_row),
+            floor=p.review_floor(encoder_id),
             readable=lambda c: c in crops and Path(crops[c].path).is_file(),
             identity_name=lambda k: names.get(k) or f"ID-{k:04d}",
             crop_name=lambda c: crops[c].caption if c in crops else f"crop {c}",
