@@ -224,3 +224,19 @@ def test_candidate_thumbnails_replace_their_placeholders_without_a_manual_repain
     assert centre.name() != thumbs.placeholder.pixmap(44, 88).toImage().pixelColor(22, 44).name()
     assert model.data(model.index(0)) == "1 · 0.50"  # number key and score in full, no stray mark
     thumbs.wait()
+
+
+def test_without_an_encoder_review_says_why(qtbot, window, tmp_path, monkeypatch):
+    from reid_desktop.core.encoders import defaults
+
+    missing = tmp_path / "gone" / "default-mnv2.onnx"
+    monkeypatch.setattr(defaults, "default_encoder_path", lambda: missing)
+    w = window
+    cams = [make_camera_folder(tmp_path / f"cam{i}", people=2, per_person=1, seed=i) for i in (1, 2)]
+    assert w.create_project(tmp_path / "bare.reidproj")
+    w.add_folders([str(c) for c in cams], "folders")
+    wait_idle(qtbot, w)
+    w.show_tab("Review")
+    qtbot.waitUntil(lambda: "No encoder to review with" in w.review.empty.text(), timeout=20_000)
+    assert f"{missing} is missing" in w.review.empty.text()
+    assert w.review.empty_action.text() == "Models…"

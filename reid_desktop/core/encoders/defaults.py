@@ -72,5 +72,15 @@ def working_encoder(project: Project, ref: str | None = None) -> EncoderRecord:
         raise ContractError(
             "the project has no model yet; `reid embed PROJECT` adds the default encoder and embeds the crops"
         )
-    problem = default_encoder_problem() or f"the default encoder {default_encoder_path()} is unusable"
-    raise ContractError(f"{problem}; import one with `reid import-model SRC --out DST --project PROJECT`")
+    raise ContractError(
+        f"{no_encoder_reason(project)}; import one with `reid import-model SRC --out DST --project PROJECT`"
+    )
+
+
+def no_encoder_reason(project: Project) -> str:
+    """Why `ensure_default_encoder` gave None, in one clause."""
+    if project.encoders.all():
+        return "the project has models but none is active"
+    if project.read_only:
+        return "the project is open read-only and has no model yet"
+    return default_encoder_problem() or f"the default encoder {default_encoder_path()} is unusable"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from reid_desktop.core.encoders.defaults import ensure_default_encoder
+from reid_desktop.core.encoders.defaults import ensure_default_encoder, no_encoder_reason
 from reid_desktop.core.encoders.embed import embed_project
 from reid_desktop.core.encoders.registry import open_encoder
 from reid_desktop.core.identities.curation import identity_names
@@ -62,8 +63,10 @@ class ReviewController(QObject):
             return
         encoder = ensure_default_encoder(p)
         if encoder is None:
+            reason = no_encoder_reason(p)
             self.view.show_empty(
-                "No encoder is available. Import one in the Models tab.",
+                f"No encoder to review with: {html.escape(reason)}.<br>"
+                "Import one, or activate one, in the Models tab.",
                 "Models…",
                 lambda: self.showTabRequested.emit("Models"),
             )
