@@ -68,6 +68,8 @@ def test_a_bundle_runs_its_own_trainer_never_one_on_path(frozen, tmp_path, monke
     (elsewhere / "reid-train").chmod(0o755)
     monkeypatch.setenv("PATH", f"{elsewhere}{os.pathsep}{os.environ['PATH']}")
     assert launcher.trainer_command() is None  # not beside the app: not installed, whatever PATH says
+    assert str(frozen / "reid-train") in launcher.trainer_missing_reason()
+    assert "reinstall" in launcher.trainer_missing_reason()
     (frozen / "reid-train").write_text("")
     assert launcher.trainer_command() == [str(frozen / "reid-train")]
 
@@ -86,6 +88,7 @@ def test_from_python_the_trainer_is_this_interpreter_when_torch_is_installed(mon
     real = launcher.importlib.util.find_spec
     monkeypatch.setattr(launcher.importlib.util, "find_spec", lambda n: None if n == "torch" else real(n))
     assert launcher.trainer_command() is None
+    assert "reid-desktop[train]" in launcher.trainer_missing_reason()
 
 
 def test_the_shipped_default_encoder_loads():

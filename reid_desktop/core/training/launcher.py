@@ -28,3 +28,15 @@ def trainer_command() -> list[str] | None:
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("trainer") is None:
         return None
     return [sys.executable, "-m", "trainer.cli"]
+
+
+def trainer_missing_reason() -> str:
+    """What to tell the operator when `trainer_command()` is None, for this kind of install."""
+    if getattr(sys, "frozen", False):
+        return (
+            f"The trainer ({bundled_trainer(sys.executable)}) is missing from this installation; "
+            "reinstall reid-desktop to fine-tune."
+        )
+    return (
+        "PyTorch is not installed with this copy of reid-desktop: install “reid-desktop[train]” to fine-tune."
+    )

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from reid_desktop.core.reports.training_curves import TrainingCurves
-from reid_desktop.core.training.launcher import trainer_command
+from reid_desktop.core.training.launcher import trainer_command, trainer_missing_reason
 from reid_desktop.core.training.monitor import TrainingMonitor
 from reid_desktop.core.training.plan import DEFAULT_HOLDOUT, TrainingPlan, min_identities, project_plan
 from reid_desktop.core.training.recipes import DEFAULT_RECIPE, RECIPES
@@ -146,10 +146,7 @@ class FineTuneDialog(QDialog):
         self.close_button.clicked.connect(self.close)
         self.start_button.setEnabled(self.plan_ok and self.program is not None)
         if self.program is None:
-            self.status.setText(
-                "The trainer is not installed with this copy of reid-desktop: install "
-                "“reid-desktop[train]” (PyTorch) to fine-tune."
-            )
+            self.status.setText(trainer_missing_reason())
         self.cancel_button.hide()
         self.activate_button.hide()
         lay = QVBoxLayout(self)
