@@ -60,7 +60,10 @@ def _reduce(total: Tensor, n: int, reduction: Reduction) -> Tensor:
 
 
 class _CentreLoss(nn.Module):
-    """Shared by the compact and scatter losses: the batch-size normalisation choice."""
+    """Shared by the compact and scatter losses: input checks, float32 maths, the batch centres, 0
+    with a single identity, and the batch-size normalisation. Subclasses give the raw sum."""
+
+    name = "centre"
 
     def __init__(self, reduction: Reduction = "mean") -> None:
         super().__init__()
@@ -70,6 +73,19 @@ class _CentreLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
+
+    def forward(self, codes: Tensor, labels: Tensor) -> Tensor:
+        _check(codes, labels, self.reduction)
+        with torch.autocast(device_type=codes.device.type, enabled=False):
+            x = _full(codes)
+            centres, inverse = identity_centres(x, labels)
+            if centres.shape[0] < 2:
+                logger.debug("%s loss: fewer than two identities in the batch", self.name)
+                return _graph_zero(x)
+            return _reduce(self._total(x, centres, inverse), x.shape[0], self.reduction)
+
+    def _total(self, x: Tensor, centres: Tensor, inverse: Tensor) -> Tensor:
+        raise NotImplementedError
 
 
 class CompactLoss(_CentreLoss):
@@ -84,21 +100,15 @@ class CompactLoss(_CentreLoss):
     With a single identity in the batch d_min is undefined and the loss is 0.
     """
 
-    def forward(self, codes: Tensor, labels: Tensor) -> Tensor:
-        _check(codes, labels, self.reduction)
-        with torch.autocast(device_type=codes.device.type, enabled=False):
-            x = _full(codes)
-            centres, inverse = identity_centres(x, labels)
-            if centres.shape[0] < 2:
-                logger.debug("compact loss: fewer than two identities in the batch")
-                return _graph_zero(x)
-            diff = centres[:, None, :] - centres[None, :, :]  # P×P×D, P is small
-            cc = diff.pow(2).sum(dim=-1)
-            cc = cc.masked_fill(torch.eye(len(cc), dtype=torch.bool, device=cc.device), float("inf"))
-            d_min_sq = 0.25 * cc.amin(dim=1)  # (½·d)² without a sqrt, whose gradient blows up at 0
-            spread = (x - centres[inverse]).pow(2).sum(dim=1)
-            total = 0.5 * F.relu(spread - d_min_sq[inverse]).sum()
-            return _reduce(total, x.shape[0], self.reduction)
+    name = "compact"
+
+    def _total(self, x: Tensor, centres: Tensor, inverse: Tensor) -> Tensor:
+        diff = centres[:, None, :] - centres[None, :, :]  # P×P×D, P is small
+        cc = diff.pow(2).sum(dim=-1)
+        cc = cc.masked_fill(torch.eye(len(cc), dtype=torch.bool, device=cc.device), float("inf"))
+        d_min_sq = 0.25 * cc.amin(dim=1)  # (½·d)² without a sqrt, whose gradient blows up at 0
+        spread = (x - centres[inverse]).pow(2).sum(dim=1)
+        return 0.5 * F.relu(spread - d_min_sq[inverse]).sum()
 
 
 class ScatterLoss(_CentreLoss):
@@ -112,20 +122,14 @@ class ScatterLoss(_CentreLoss):
     total loss (as :class:`InherentCodeLoss` does). 0 with a single identity in the batch.
     """
 
-    def forward(self, codes: Tensor, labels: Tensor) -> Tensor:
-        _check(codes, labels, self.reduction)
-        with torch.autocast(device_type=codes.device.type, enabled=False):
-            x = _full(codes)
-            centres, inverse = identity_centres(x, labels)
-            if centres.shape[0] < 2:
-                logger.debug("scatter loss: fewer than two identities in the batch")
-                return _graph_zero(x)
-            # ||x − c||² expanded (N×P, no N×P×D tensor); clamped because rounding can dip below 0.
-            sq_x, sq_c = x.pow(2).sum(1), centres.pow(2).sum(1)
-            d2 = (sq_x[:, None] + sq_c[None, :] - 2.0 * x @ centres.t()).clamp_min(0)
-            own = F.one_hot(inverse, num_classes=centres.shape[0]).bool()
-            total = 0.5 * d2.masked_fill(own, 0.0).sum()
-            return _reduce(total, x.shape[0], self.reduction)
+    name = "scatter"
+
+    def _total(self, x: Tensor, centres: Tensor, inverse: Tensor) -> Tensor:
+        # ||x − c||² expanded (N×P, no N×P×D tensor); clamped because rounding can dip below 0.
+        sq_x, sq_c = x.pow(2).sum(1), centres.pow(2).sum(1)
+        d2 = (sq_x[:, None] + sq_c[None, :] - 2.0 * x @ centres.t()).clamp_min(0)
+        own = F.one_hot(inverse, num_classes=centres.shape[0]).bool()
+        return 0.5 * d2.masked_fill(own, 0.0).sum()
 
 
 class InherentCodeLoss(nn.Module):
