@@ -308,3 +308,28 @@ def test_help_lists_the_map_and_report_keys(qtbot, window):
     assert ("L", "Lasso") in groups["Map"] and ("Esc", "Clear selection") in groups["Map"]
     everywhere = dict(groups["Everywhere"])
     assert everywhere["Ctrl+R"] == "Model Report…" and everywhere["Ctrl+5"] == "Embedding Map"
+
+
+def test_a_clicked_map_point_is_scrolled_into_view_and_a_selection_clears_old_filters(
+    qtbot, window, tmp_path
+):
+    w = window
+    w.create_project(tmp_path / "many.reidproj")
+    embedded_project(w.project, people=40, per_camera=4)  # 320 crops: far more than one screen
+    w.show_tab("Map")
+    qtbot.waitUntil(lambda: w.map_view.plot.map is not None and w.job is None, timeout=30_000)
+    m = w.map_view.plot.map
+    last = max(m.crop_ids.tolist(), key=lambda c: w.project.crops.get(c).rel_path)  # the grid's end
+    w.map_view.plot.cropActivated.emit(int(last))
+    qtbot.wait(50)  # the deferred scroll, after the grid's layout
+    idx = w.browser.grid.currentIndex()
+    assert idx.data(Qt.UserRole + 1) == last
+    assert w.browser.grid.viewport().rect().intersects(w.browser.grid.visualRect(idx))
+    # An old name filter must not silently hide part of a lasso selection.
+    w.browser.filter.setText("p039")
+    w.show_tab("Map")
+    some = sorted(m.crop_ids[:30].tolist())
+    w.show_crops(some)
+    proxy = w.browser.proxy
+    shown = sorted(proxy.index(r, 0).data(Qt.UserRole + 1) for r in range(proxy.rowCount()))
+    assert w.browser.filter.text() == "" and shown == some

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -175,9 +175,11 @@ class CropBrowser(QWidget):
         self.countsChanged.emit(text)
 
     def show_crops(self, crop_ids: Iterable[int] | None, current: int | None = None) -> None:
-        """Show only these crops, of every camera (None: all again), and select `current`."""
+        """Show only these crops, of every camera (None: all again), and select `current`.
+        Nothing the operator typed earlier may hide what was asked for: a selection or a crop to
+        show clears the name and status filters."""
         self._only = None if crop_ids is None else set(crop_ids)
-        if current is not None:  # nothing may hide the crop asked for
+        if current is not None or crop_ids is not None:
             self.filter.clear()
             self.status_filter.setCurrentIndex(0)
         if self.camera_view.currentIndex().row() != 0:
@@ -190,6 +192,12 @@ class CropBrowser(QWidget):
                 idx = self.proxy.mapFromSource(self.crops.index(rows[0]))
                 self.grid.setCurrentIndex(idx)
                 self.grid.scrollTo(idx, QListView.PositionAtCenter)
+                # The grid lays its items out once it is shown: scroll again after that.
+                QTimer.singleShot(0, lambda: self._scroll_to(idx))
+
+    def _scroll_to(self, idx) -> None:
+        if idx.isValid() and self.grid.currentIndex() == idx:
+            self.grid.scrollTo(idx, QListView.PositionAtCenter)
 
     def _apply_zoom(self, width: int) -> None:
         self.grid.setIconSize(QSize(width, width * 2))

@@ -307,8 +307,8 @@ class MainWindow(QMainWindow):
 
     def show_crops(self, crop_ids, current: int | None = None) -> None:
         """The Crops tab, showing only `crop_ids` (None: all) with `current` selected."""
+        self.show_tab("Crops")  # first: a hidden grid cannot scroll to the crop
         self.browser.show_crops(crop_ids, current)
-        self.show_tab("Crops")
 
     def _tab_changed(self, index: int) -> None:
         w = self.tabs.widget(index)
