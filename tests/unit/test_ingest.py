@@ -505,3 +505,15 @@ def test_pku_real_data(project: Project, pku: Path):
     assert len(crops) == 800
     assert all(c.gt_person for c in crops)
     assert all(c.width >= 8 and c.height >= 8 for c in crops)
+
+
+def test_a_folder_without_images_is_a_warning_that_names_it(project, tmp_path):
+    empty = tmp_path / "emptycam"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "readme.txt").write_text("no crops here")
+    report = run_job(ingest(project, [empty]))
+    assert report.added == 0
+    assert any(str(empty) in w and "no image found" in w for w in report.warnings)
+    assert any(line.startswith("warning: ") and "no image found" in line for line in report.lines())
+    good = make_camera_folder(tmp_path / "cam1", people=2, per_person=1, seed=1)
+    assert not run_job(ingest(project, [good])).warnings  # a folder of crops says nothing

@@ -92,6 +92,12 @@ def ingest(
         if report.cancelled:
             break
     report.warnings += labels.warnings
+    for s in report.sources:
+        if not s.cameras and not s.listed and not s.cancelled:
+            report.warnings.append(
+                f"{s.root}: no image found, so no camera was added (choose a folder of crops, "
+                "a folder of such camera folders, or a Market-1501 folder)"
+            )
     return report
 
 
