@@ -93,4 +93,3 @@ def window(qtbot, tmp_path: Path):
     for box in w.findChildren(QMessageBox):
         box.close()  # an open (window-modal) box would hold the mouse in later tests
     w.close()
-

@@ -55,6 +55,17 @@ def test_undo_and_redo_are_whole_actions(project):
     assert len(project.decisions.history()) == 9  # 3 rows, 3 undo rows, 3 redo rows: none deleted
 
 
+def test_audit_notes_of_undo_chains_do_not_nest(project):
+    a, b = add_crops(project, 2)
+    ledger = DecisionLedger(project)
+    merge = ledger.record("merge", [NewRow(a, b, "same")], operator="o", note="merge ID-1 + ID-2")
+    undo = ledger.undo(merge.id, operator="o")
+    redo = ledger.undo(undo.id, operator="o")
+    undo2 = ledger.undo(redo.id, operator="o")
+    notes = [ledger.actions.get(x.id).note for x in (undo, redo, undo2)]
+    assert notes == ["undo: merge ID-1 + ID-2", "redo: merge ID-1 + ID-2", "undo: merge ID-1 + ID-2"]
+
+
 def test_undoing_an_action_leaves_what_another_edit_already_changed(project):
     a, b, c = add_crops(project, 3)
     ledger = DecisionLedger(project)

@@ -159,7 +159,8 @@ class DecisionLedger:
         if action_id in self._undone_by:
             raise ValueError("it was already undone (changed elsewhere)")
         target = self.actions.get(action_id)
-        note = f"undo: {target.note}" if target and target.note else f"undo of action {action_id}"
+        note = undo_note(target.note) if target and target.note else ""
+        note = note or f"undo of action {action_id}"
         return self.void(
             self._by_action.get(action_id, []),
             "undo",
@@ -175,6 +176,16 @@ class DecisionLedger:
 
     def changed_crops(self, action_id: int) -> set[int]:
         return {c for d in self.rows_of(action_id) for c in (d.query_crop_id, d.candidate_crop_id)}
+
+
+def undo_note(note: str) -> str:
+    """The audit note of undoing an action noted `note`: "undo: merge …"; undoing that undo reads
+    "redo: merge …" and undoing the redo "undo: merge …" again, never "undo: undo: merge …"."""
+    if note.startswith("undo: "):
+        return "redo: " + note[len("undo: ") :]
+    if note.startswith("redo: "):
+        return "undo: " + note[len("redo: ") :]
+    return "undo: " + note
 
 
 def unit_of(decision: Decision) -> int:
