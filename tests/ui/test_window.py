@@ -71,6 +71,7 @@ def test_bad_files_reported_and_shown(qtbot, window, tmp_path, two_cameras):
     assert window.banner.action.text() == "Show skipped files…"
     assert window.status_counts.text() == "1 camera(s) · 12 crops · 2 skipped"
     dlg = window.show_skipped()
+    assert "2 files were</b> not added" in dlg.header.text()
     reasons = {i.path: i.reason for i in dlg.model.items()}
     assert reasons["empty.jpg"].startswith("empty file")
     assert reasons["notes.jpg"].startswith("not an image")
@@ -80,6 +81,15 @@ def test_bad_files_reported_and_shown(qtbot, window, tmp_path, two_cameras):
     dlg.export_csv(out)
     lines = out.read_text().splitlines()
     assert lines[0] == "folder,file,reason,seen_at" and len(lines) == 2
+    dlg.close()
+
+
+def test_skipped_files_dialog_with_nothing_skipped_says_so(qtbot, window, tmp_path, two_cameras):
+    window.create_project(tmp_path / "clean.reidproj")
+    scan(qtbot, window, two_cameras[:1])
+    dlg = window.show_skipped()
+    assert dlg.model.rowCount() == 0
+    assert "fix or remove" not in dlg.header.text() and "was added" in dlg.header.text()
     dlg.close()
 
 

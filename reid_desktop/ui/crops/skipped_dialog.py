@@ -40,10 +40,15 @@ class SkippedFilesDialog(QDialog):
             key = it.reason.split(" (")[0]
             reasons[key] = reasons.get(key, 0) + 1
         summary = ", ".join(f"{n} × {r}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
-        header = QLabel(
-            f"<b>{len(items)} file(s)</b> were not added as crops. Nothing else was affected; "
-            f"fix or remove them and re-scan (F5).<br><span style='color:gray'>{summary}</span>"
-        )
+        if items:
+            files = "1 file was" if len(items) == 1 else f"{len(items):,} files were"
+            header = QLabel(
+                f"<b>{files}</b> not added as crops. Nothing else was affected; "
+                f"fix or remove them and re-scan (F5).<br><span style='color:gray'>{summary}</span>"
+            )
+        else:
+            header = QLabel("Every file found in the camera folders was added as a crop.")
+        self.header = header
         header.setWordWrap(True)
         self.filter = QLineEdit(placeholderText="Filter by name or reason…")
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
