@@ -45,7 +45,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 1 if report.errors else 0
 
 
-def summary_dict(s: ProjectSummary, identities: int) -> dict:
+def summary_dict(s: ProjectSummary, identities: int, active_model: str | None = None) -> dict:
     return {
         "cameras": [
             {
@@ -60,6 +60,7 @@ def summary_dict(s: ProjectSummary, identities: int) -> dict:
         ],
         "crops": s.crops,
         "models": s.encoders,
+        "active_model": active_model,
         "embeddings": s.embeddings,
         "decisions": s.decisions,
         "decisions_total": s.decisions_total,
@@ -73,8 +74,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     with open_project(args.project, read_only=True) as project:
         s = project.summary()
         identities = count_identities(project)
+        active = project.active_encoder_id
+        active_name = project.encoders.get(active).name if active is not None else None
         if args.json:
-            print(json.dumps(summary_dict(s, identities), indent=2))
+            print(json.dumps(summary_dict(s, identities, active_name), indent=2))
             return 0
         print(f"Project {display_name(str(project.path))}")
         print(f"{len(s.cameras)} camera(s), {s.crops} crop(s)")
@@ -83,7 +86,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             extra += f", {c.skipped} skipped" if c.skipped else ""
             name, root = display_name(c.camera.name), display_name(c.camera.root)
             print(f"  {name:<20} {c.present:>7} crops{extra}   {root}")
-        print(f"models: {s.encoders}   embeddings: {s.embeddings}")
+        using = f" (active: {display_name(active_name)})" if active_name else " (none active)"
+        print(f"models: {s.encoders}{using}   embeddings: {s.embeddings}")
         print(f"decisions: {s.decisions} in force ({s.decisions_total} recorded)   identities: {identities}")
         if s.skipped:
             print(f"skipped files: {s.skipped} (`reid skipped {args.project}`)")

@@ -45,6 +45,7 @@ def test_ingest_and_info(capsys, tmp_path: Path, two_cameras: list[Path]):
     assert rc == 0
     assert "2 camera(s), 24 crop(s)" in out
     assert "decisions: 0 in force (0 recorded)" in out
+    assert "models: 0 (none active)" in out
     cam_lines = [line.split() for line in out.splitlines() if line.startswith("  cam")]
     assert [(parts[0], parts[1]) for parts in cam_lines] == [("cam1", "12"), ("cam2", "12")]
 
@@ -54,6 +55,7 @@ def test_ingest_and_info(capsys, tmp_path: Path, two_cameras: list[Path]):
     assert set(data) >= JSON_KEYS
     assert data["crops"] == 24
     assert (data["models"], data["embeddings"], data["decisions"], data["identities"]) == (0, 0, 0, 0)
+    assert data["active_model"] is None
     assert [(c["name"], c["crops"], c["layout"]) for c in data["cameras"]] == [
         ("cam1", 12, "folders"),
         ("cam2", 12, "folders"),

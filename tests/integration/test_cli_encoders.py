@@ -3,6 +3,7 @@ from one core rule, the default encoder from one core function."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import onnx
@@ -76,6 +77,10 @@ def test_embed_on_a_fresh_project_registers_and_uses_the_default_encoder(capsys,
     rc, out, err = run(capsys, "match", ingested, first, "--k", 3)
     assert rc == 0, err
     assert out.startswith(f"query crop {first}:") and len(out.splitlines()) == 4
+    rc, out, _ = run(capsys, "info", ingested)
+    assert f"models: 1 (active: {DEFAULT_NAME})" in out
+    rc, out, _ = run(capsys, "info", "--json", ingested)
+    assert json.loads(out)["active_model"] == DEFAULT_NAME
 
 
 def test_embed_uses_the_default_encoder_the_app_registered(capsys, ingested: Path):
