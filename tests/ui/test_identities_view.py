@@ -62,6 +62,10 @@ def test_merge_picker_shows_thumbnails_and_merges_as_one_action(qtbot, window, t
     before = len(w.project.decisions.actions())
     dlg.accept()
     assert len(w.project.decisions.actions()) == before + 1
+    assert (
+        w.identities.message.text().startswith("Done: Merge ID-")
+        and "Undo (Ctrl+Z)" in w.identities.message.text()
+    )
     assert len(w.identities.model.rows()) == 1
     assert {crops[0].id, crops[1].id} <= set(w.identities.model.rows()[0].crops)
     w.identities.undo_stack.undo()

@@ -342,9 +342,14 @@ class IdentitiesView(QWidget):
         except ValueError as exc:
             self.message.setText(f"Merge blocked: {exc}.")
             return False
-        self.undo_stack.push(_ActionCommand(self, f"Merge {row.label} and {other.label}", action.id))
-        self.reload()
+        self._done(f"Merge {row.label} and {other.label}", action.id)
         return True
+
+    def _done(self, text: str, action_id: int) -> None:
+        """An edit was recorded: one undo step, and it says so (reloading clears the message)."""
+        self.undo_stack.push(_ActionCommand(self, text, action_id))
+        self.reload()
+        self.message.setText(f"Done: {text} · Undo (Ctrl+Z)")
 
     def split_selected(self) -> None:
         ids = [i.data(CropIdRole) for i in self.grid.selectionModel().selectedIndexes()]
@@ -353,11 +358,11 @@ class IdentitiesView(QWidget):
             self.message.setText("Select the crops to split out first.")
             return
         action = ident.split_out(self.ledger, ids, self.operator, row.label)
-        if action is not None:
-            self.undo_stack.push(
-                _ActionCommand(self, f"Split {len(ids)} crop(s) from {row.label}", action.id)
-            )
-        self.reload()
+        if action is None:
+            self.reload()
+            return
+        crops = "1 crop" if len(ids) == 1 else f"{len(ids)} crops"
+        self._done(f"Split {crops} from {row.label}", action.id)
 
     def delete_link(self) -> None:
         item = self.links.currentItem()
@@ -376,8 +381,7 @@ class IdentitiesView(QWidget):
             self.message.setText(f"Not changed: {exc}.")
             self.reload()
             return
-        self.undo_stack.push(_ActionCommand(self, text, action.id))
-        self.reload()
+        self._done(text, action.id)
 
 
 def _pair_icon(thumbnails: ThumbnailCache, a: str, b: str) -> QIcon:
