@@ -333,3 +333,24 @@ def test_a_clicked_map_point_is_scrolled_into_view_and_a_selection_clears_old_fi
     proxy = w.browser.proxy
     shown = sorted(proxy.index(r, 0).data(Qt.UserRole + 1) for r in range(proxy.rowCount()))
     assert w.browser.filter.text() == "" and shown == some
+
+
+def test_the_score_legend_never_hides_a_bar(qtbot):
+    from reid_desktop.core.reports.model_report import score_summary
+
+    rng = np.random.default_rng(0)
+    # "different" piles up at the low scores, right under the legend's corner.
+    s = score_summary(rng.normal(0.6, 0.08, 300), rng.normal(0.1, 0.03, 300))
+    plot = ScorePlot()
+    qtbot.addWidget(plot)
+    plot.resize(560, 340)
+    plot.show()
+    plot.show_scores(s)
+    qtbot.wait(20)
+    box = plot.legend.sceneBoundingRect()
+    vb = plot.item.vb
+    centres = (plot.edges[:-1] + plot.edges[1:]) / 2
+    for share in (plot.same_share, plot.diff_share):
+        for x, y in zip(centres, share, strict=True):
+            if y > 0:
+                assert not box.contains(vb.mapViewToScene(QPointF(x, y))), (x, y)

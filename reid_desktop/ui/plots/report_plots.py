@@ -92,6 +92,7 @@ class ScorePlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._top = 0.0  # the tallest bar (share of verdicts, %)
         self.plot = pg.PlotWidget()
         self.item = style_plot(self.plot.getPlotItem(), "", "cosine score", "share of verdicts (%)")
         self.item.showAxis("right")
@@ -133,6 +134,17 @@ class ScorePlot(QWidget):
     def _sync(self) -> None:
         self.prob.setGeometry(self.item.vb.sceneBoundingRect())
         self.prob.linkedViewChanged(self.item.vb, self.prob.XAxis)
+        self._fit_y()
+
+    def _fit_y(self) -> None:
+        """Headroom above the tallest bar for the legend (top left, a fixed size in pixels), so
+        the legend never hides a bar whatever the plot's height."""
+        height = self.item.vb.sceneBoundingRect().height()
+        if self._top <= 0 or height <= 0 or not hasattr(self, "legend"):
+            return
+        needed = self.legend.boundingRect().height() + 10 + 8  # its offset, then a gap
+        share = min(0.6, needed / height)
+        self.item.setYRange(0, self._top / (1.0 - share), padding=0)
 
     def show_scores(self, s: ScoreSummary, title: str = "") -> None:
         self.scores = s
@@ -159,7 +171,8 @@ class ScorePlot(QWidget):
             self.floor_line.label.setFormat(f"{s.floor_label}: {s.floor:.2f}")
         top = max(1.0, float(max(self.same_share.max(initial=0), self.diff_share.max(initial=0))))
         self.item.setXRange(self.edges[0], self.edges[-1], padding=0.02)
-        self.item.setYRange(0, top * 1.1, padding=0)
+        self._top = top
+        self._fit_y()
         self.summary.setText(
             f"{len(s.same)} “same” and {len(s.different)} “different” verdicts scored by this model · "
             f"{s.calibration}"
