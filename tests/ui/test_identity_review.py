@@ -240,3 +240,78 @@ def test_without_an_encoder_review_says_why(qtbot, window, tmp_path, monkeypatch
     qtbot.waitUntil(lambda: "No encoder to review with" in w.review.empty.text(), timeout=20_000)
     assert f"{missing} is missing" in w.review.empty.text()
     assert w.review.empty_action.text() == "Models…"
+
+
+def _focus(qtbot, w: MainWindow, k, mod=Qt.NoModifier) -> None:
+    """A key as the operator types it: to whichever widget has keyboard focus."""
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.keyClick(QApplication.focusWidget() or w, k, mod)
+
+
+def _review_has_focus(w: MainWindow) -> bool:
+    from PySide6.QtWidgets import QApplication
+
+    f = QApplication.focusWidget()
+    return f is w.review
+
+
+def test_keys_typed_into_the_floor_box_never_decide_and_enter_hands_the_keys_back(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    v = w.review
+    qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+    assert v.floor.hasFocus()
+    v.floor.selectAll()
+    first = v.proposal
+    for k in (Qt.Key_S, Qt.Key_D, Qt.Key_K, Qt.Key_U, Qt.Key_1, Qt.Key_Space):
+        _focus(qtbot, w, k)
+    # Nothing decided, and a half-typed floor is not applied before Enter.
+    assert w.project.decisions.active() == [] and v.proposal == first and v.session.floor == 0.0
+    v.floor.selectAll()
+    qtbot.keyClicks(v.floor.lineEdit(), "0.1")
+    _focus(qtbot, w, Qt.Key_Return)
+    assert w.project.decisions.active() == []  # Enter set the floor and nothing else
+    assert v.session.floor == pytest.approx(0.1) and w.project.review_floor(v.session.encoder_id) == 0.1
+    assert _review_has_focus(w)  # the next key is a review key again
+    _focus(qtbot, w, Qt.Key_S)
+    assert [d.verdict for d in w.project.decisions.active()] == ["same"]
+    qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+    _focus(qtbot, w, Qt.Key_Up)  # in the box, ↑ steps the floor: it never moves the candidate
+    assert v.session.floor == pytest.approx(0.15) and v.floor.hasFocus()
+    assert len(w.project.decisions.active()) == 1
+
+
+def test_escape_in_the_floor_box_keeps_the_floor_and_hands_the_keys_back(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    v = w.review
+    qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+    v.floor.selectAll()
+    qtbot.keyClicks(v.floor.lineEdit(), "0.9")
+    _focus(qtbot, w, Qt.Key_Escape)
+    assert _review_has_focus(w) and v.session.floor == 0.0 and v.floor.value() == 0.0
+    _focus(qtbot, w, Qt.Key_D)
+    assert [d.verdict for d in w.project.decisions.active()] == ["different"]
+
+
+def test_the_review_takes_the_keys_when_its_tab_is_shown_and_when_clicked(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    v = w.review
+    for come_back in (lambda: w.show_tab("Review"), lambda: _focus(qtbot, w, Qt.Key_2, Qt.ControlModifier)):
+        qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+        w.show_tab("Crops")
+        come_back()
+        assert w.tabs.currentWidget() is v and _review_has_focus(w)
+    row = v.current_row()
+    _focus(qtbot, w, Qt.Key_Down)
+    assert v.current_row() == row + 1
+    for target in (v.strip.viewport(), v.panel.anchor_strip.viewport(), v.pair.canvas, v.pair.heatmap):
+        qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+        assert not _review_has_focus(w)
+        qtbot.mouseClick(target, Qt.LeftButton, pos=target.rect().center())
+        assert _review_has_focus(w), target

@@ -56,6 +56,10 @@ class ReviewView(QWidget):
         self._stats_timer.timeout.connect(self._update_stats)
         self.header = ReviewHeader()
         self.header.floorChanged.connect(self._floor_changed)
+        self.header.floorDone.connect(self.take_keys)
+        # A click anywhere on the screen (strip, crops, heatmap: none of them takes focus) gives
+        # the review keys back, e.g. after typing a floor.
+        self.setFocusPolicy(Qt.ClickFocus)
         self.panel = ProposalPanel(thumbnails)
         self.panel.ticksChanged.connect(self._update_title)
         # What tests, tools and benchmarks reach for, without knowing the layout.
@@ -136,6 +140,15 @@ class ReviewView(QWidget):
         el.addStretch()
         return page
 
+    def take_keys(self) -> None:
+        self.setFocus(Qt.OtherFocusReason)
+
+    def showEvent(self, event) -> None:
+        """Shown again (its tab clicked, Ctrl+2): the review keys work at once, even if the
+        floor box had focus when the operator left."""
+        super().showEvent(event)
+        self.take_keys()
+
     @property
     def crops(self) -> dict[int, CropInfo]:
         return self.panel.crops
@@ -171,7 +184,7 @@ class ReviewView(QWidget):
         self.floor.setEnabled(True)
         self.stack.setCurrentIndex(1)
         self.show_current()
-        self.setFocus()
+        self.take_keys()
 
     def clear_session(self, model_text: str = "") -> None:
         """Forget the session (a new model, new crops, another project); the header no longer
