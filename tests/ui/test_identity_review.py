@@ -315,3 +315,38 @@ def test_the_review_takes_the_keys_when_its_tab_is_shown_and_when_clicked(qtbot,
         assert not _review_has_focus(w)
         qtbot.mouseClick(target, Qt.LeftButton, pos=target.rect().center())
         assert _review_has_focus(w), target
+
+
+def _tick_only(qtbot, w: MainWindow, rows: set[int]) -> None:
+    v = w.review
+    for r in range(min(9, v.candidates.rowCount())):
+        if v.candidates.is_ticked(r) != (r in rows):
+            _key(qtbot, w, Qt.Key(int(Qt.Key_1) + r))
+
+
+def test_enter_records_merges_for_the_ticked_only_and_nothing_for_an_unticked_candidate(
+    qtbot, window, tmp_path
+):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    v = w.review
+    p = v.proposal
+    assert v.candidates.is_ticked(0) and len(p.candidates) >= 2  # the best one comes pre-ticked
+    _tick_only(qtbot, w, {1})  # untick the first, tick the second
+    _key(qtbot, w, Qt.Key_Return)
+    decided = w.project.decisions.active()
+    assert [(d.verdict, d.candidate_crop_id) for d in decided] == [("same", p.candidates[1].pair[1])]
+    assert "1 merged" in v.hint.text() and "different" not in v.hint.text()
+
+
+def test_shift_enter_merges_the_ticked_and_marks_every_other_candidate_different(qtbot, window, tmp_path):
+    w = window
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    v = w.review
+    p = v.proposal
+    _tick_only(qtbot, w, {1})
+    _key(qtbot, w, Qt.Key_Return, Qt.ShiftModifier)
+    verdicts = {d.candidate_crop_id: d.verdict for d in w.project.decisions.active()}
+    assert verdicts == {c.pair[1]: "same" if i == 1 else "different" for i, c in enumerate(p.candidates)}

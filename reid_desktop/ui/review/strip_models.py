@@ -1,5 +1,5 @@
 """Item models of the identity review: the strip of candidate identities (checkable: ticked ones
-merge on Enter) and the strip of one identity's crops. Plain dataclasses in, testable without a
+merge on Enter, unticked ones get no verdict) and the strip of one identity's crops. Plain dataclasses in, testable without a
 window; thumbnails arrive from the shared ThumbnailCache."""
 
 from __future__ import annotations
@@ -119,13 +119,11 @@ class CandidateStripModel(_ThumbModel):
         super().__init__(thumbnails, parent)
         self._items: list[StripCandidate] = []
         self._ticked: list[bool] = []
-        self._touched: list[bool] = []
 
     def set_items(self, items: list[StripCandidate], ticked: list[bool]) -> None:
         self.beginResetModel()
         self._items = list(items)
         self._ticked = list(ticked)
-        self._touched = [False] * len(items)
         self._paths = [it.path for it in self._items]
         self.endResetModel()
 
@@ -137,14 +135,6 @@ class CandidateStripModel(_ThumbModel):
 
     def ticked(self) -> list[int]:
         return [it.key for it, t in zip(self._items, self._ticked, strict=True) if t]
-
-    def unticked_by_hand(self) -> list[int]:
-        """Candidates the operator unticked: an explicit "not this person"."""
-        return [
-            it.key
-            for it, t, touched in zip(self._items, self._ticked, self._touched, strict=True)
-            if touched and not t
-        ]
 
     def unticked(self) -> list[int]:
         return [it.key for it, t in zip(self._items, self._ticked, strict=True) if not t]
@@ -172,7 +162,6 @@ class CandidateStripModel(_ThumbModel):
         if ticked == self._ticked[row]:
             return False
         self._ticked[row] = ticked
-        self._touched[row] = True
         self.dataChanged.emit(index, index, [Qt.CheckStateRole, Qt.DisplayRole, Qt.ForegroundRole])
         self.toggled.emit(self._items[row].key, ticked)
         return True

@@ -3,8 +3,8 @@ they are probably the same person; the anchor's and the current candidate's crop
 best-matching pair with its stripe heatmap. One key merges or separates whole identities.
 
 Keys: S merge the current candidate, D different, K can't tell, 1–9 / Space tick candidates,
-Enter merge the ticked ones (unticked by hand = different), Shift+Enter the same and every other
-candidate different, ↑/↓ current candidate, Tab / Shift+Tab next / previous crop pair, → later,
+Enter merge the ticked ones (nothing is recorded for the unticked: they stay open), Shift+Enter
+the same and every other candidate different, ↑/↓ current candidate, Tab / Shift+Tab next / previous crop pair, → later,
 ← back to what was put off, U / Shift+U undo / redo. Every action is saved before the next
 proposal is shown."""
 
@@ -246,7 +246,8 @@ class ReviewView(QWidget):
             return
         if not (same or different or unsure):
             self.hint.setText(
-                "Nothing ticked: tick candidates (1–9, Space), or Shift+Enter if none is the same person."
+                "Nothing ticked: tick candidates (1–9, Space), D if the current one is someone else, "
+                "or Shift+Enter if none is the same person."
             )
             return
         try:
@@ -270,7 +271,9 @@ class ReviewView(QWidget):
             self._commit([], [], [key])
 
     def accept(self) -> None:
-        self._commit(self.candidates.ticked(), self.candidates.unticked_by_hand())
+        # Unticking means "not sure this one is the same", not "different": a cannot-link is only
+        # recorded when asked for (D, Shift+Enter).
+        self._commit(self.candidates.ticked())
 
     def accept_rest(self) -> None:
         self._commit(self.candidates.ticked(), self.candidates.unticked())
