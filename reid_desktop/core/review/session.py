@@ -6,7 +6,9 @@ whose calibrated P(same) ≥ 0.5 preselected. `commit` records one action: "same
 candidates (they all merge with the anchor), "different" (a cannot-link between the identities)
 and "can't tell" for others. Each verdict row names the best-matching member pair and carries the
 group score it was shown with, so the calibration learns P(same | group score) from the
-operators' own verdicts and refits after every action. Everything is written to the project
+operators' own verdicts and refits after every action. Verdicts without a score from this encoder
+(made with another model, or in the Identities tab) count too, scored with this encoder's
+similarity of their pair, so switching models keeps the calibration the model report shows. Everything is written to the project
 before `commit` returns; undo and redo are whole actions (`DecisionLedger`).
 """
 
@@ -21,7 +23,7 @@ import numpy as np
 from reid_desktop.core.identities.ledger import DecisionLedger
 from reid_desktop.core.retrieval.matching import GalleryIndex
 from reid_desktop.core.retrieval.neighbours import CropSimilarity
-from reid_desktop.core.review.calibration import ScoreCalibrator
+from reid_desktop.core.review.calibration import fit_calibration, scored_verdicts
 from reid_desktop.core.review.proposals import Match, ProposalEngine
 from reid_desktop.store import Action, Decision, Project
 from reid_desktop.store.decisions import NewRow
@@ -63,30 +65,6 @@ class ReviewStats:
     calibration: str
 
 
-def scored_verdicts(active: Iterable[Decision], encoder_id: int) -> list[tuple[float, int]]:
-    """(score, 1 for same / 0 for different) of verdicts scored by this encoder: scores of
-    different encoders do not share one calibration."""
-    return [
-        (d.score, int(d.verdict == "same"))
-        for d in active
-        if d.score is not None and d.encoder_id == encoder_id and d.verdict in ("same", "different")
-    ]
-
-
-def fit_calibration(scored: list[tuple[float, int]]) -> ScoreCalibrator:
-    cal = ScoreCalibrator()
-    if scored:
-        arr = np.asarray(scored, dtype=np.float64)
-        cal.fit(arr[:, 0], arr[:, 1].astype(np.int64))
-    return cal
-
-
-def links_and_calibration(project: Project, encoder_id: int):
-    """The identity graph and P(same | score) fitted on the operators' verdicts for this encoder."""
-    ledger = DecisionLedger(project)
-    return ledger.links, fit_calibration(scored_verdicts(ledger.active(), encoder_id))
-
-
 class ReviewSession:
     def __init__(
         self,
@@ -121,7 +99,8 @@ class ReviewSession:
             )
         self.engine, self._seen = engine  # _seen: the newest decision row the engine reflects
         self.engine.links = self.ledger.links
-        self._scored = scored_verdicts(self.ledger.active(), encoder_id)
+        self._pair_scores: dict[tuple[int, int], float | None] = {}
+        self._scored = scored_verdicts(self.ledger.active(), self._verdict_score)
         self.calibrator = fit_calibration(self._scored)
         self.undo_stack: list[int] = []  # action ids of this session, newest last
         self.redo_stack: list[int] = []  # undo actions that can be undone again (= redo)
@@ -141,7 +120,7 @@ class ReviewSession:
         self.engine.update_members(crops)
         if voided:  # constraints may have come back or gone: rescore both sides of every pair
             self.engine.rescore(self.engine.key(c) for c in crops if c in self.engine)
-            self._scored = scored_verdicts(self.ledger.active(), self.encoder_id)
+            self._scored = scored_verdicts(self.ledger.active(), self._verdict_score)
         else:
             for d in rows:
                 if d.verdict in ("different", "skip"):
@@ -149,10 +128,23 @@ class ReviewSession:
                     if a is not None and b is not None:
                         self.engine.prune(a, [b])
             if not rescored:
-                self._scored += scored_verdicts(rows, self.encoder_id)
+                self._scored += scored_verdicts(rows, self._verdict_score)
         self.calibrator = fit_calibration(self._scored)  # refit after every verdict
         self._seen = self.ledger.last_row
         self._current = None
+
+    def _verdict_score(self, d: Decision) -> float | None:
+        """The score a verdict is calibrated with: the group score it was shown with when this
+        encoder scored it, else this encoder's similarity of its pair; None when either crop has
+        no embedding here (as the model report leaves such pairs out)."""
+        a, b = d.query_crop_id, d.candidate_crop_id
+        if a not in self.engine or b not in self.engine:
+            return None
+        if d.encoder_id == self.encoder_id and d.score is not None:
+            return d.score
+        if (a, b) not in self._pair_scores:  # undo refits from every verdict: score each once
+            self._pair_scores[(a, b)] = self.engine.pair_score(a, b)
+        return self._pair_scores[(a, b)]
 
     def _keys(self, a: int, b: int) -> tuple[int | None, int | None]:
         return (
