@@ -272,3 +272,43 @@ def test_after_switching_models_review_calibrates_on_the_verdicts_the_model_repo
     )
     assert (s.calibrator.n_same, s.calibrator.n_diff) == (30 + 5 + 1, 12)
     assert [x for x, y in s._scored].count(0.8) == 30 and [x for x, y in s._scored].count(0.2) == 12
+
+
+def test_review_names_identities_as_the_identities_tab_does_before_and_after_a_merge(project, people):
+    from reid_desktop.core.identities.curation import IdentityRow, identity_rows, save_name
+
+    s = _session(project, people)
+    p = s.current()
+    c = p.candidates[0]
+    save_name(project, IdentityRow(c.key, c.crops), "Bob", "")  # named in the Identities tab
+    s.refresh_links()
+    assert s.identity_name(c.key) == "Bob" and s.identity_name(p.anchor) == f"ID-{p.anchor:04d}"
+    action = s.commit(same=[c.key])
+    [row] = [r for r in identity_rows(project) if p.anchor in r.crops]
+    assert row.label == "Bob" and action.note == f"Bob ({len(row.crops)} crops): 1 merged"
+    assert s.identity_name(row.key) == "Bob"
+
+
+def test_a_merge_is_reported_under_the_id_the_identities_tab_lists(project, people):
+    """Keys are smallest crop ids: merging into a candidate with a smaller one renames the group."""
+    from reid_desktop.core.identities.curation import identity_rows
+
+    s = _session(project, people)
+    for _ in range(40):
+        p = s.current()
+        smaller = [c for c in p.candidates if c.key < p.anchor and len(c.crops) == 1]
+        if smaller and len(p.anchor_crops) == 1:
+            break
+        s.defer()
+    else:
+        pytest.fail("no proposal with a smaller candidate key")
+    action = s.commit(same=[smaller[0].key])
+    [row] = [r for r in identity_rows(project) if p.anchor in r.crops]
+    assert row.key == smaller[0].key and action.note == f"{row.label} (2 crops): 1 merged"
+
+
+def test_a_one_crop_identity_is_one_crop_in_review_messages(project, people):
+    s = _session(project, people)
+    p = s.current()
+    action = s.commit(different=[p.candidates[0].key])
+    assert action.note == f"ID-{p.anchor:04d} (1 crop): 1 different" and len(p.anchor_crops) == 1

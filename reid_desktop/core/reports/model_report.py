@@ -5,8 +5,8 @@ two cameras → each queries the other, both directions averaged; more → every
 others; the same person in the same camera never counts as a match), with each confirmed identity
 as one person. Score figures are the cosines this encoder gives the pairs operators judged "same"
 or "different", and P(same | score) fitted to them exactly as the review queue fits it
-(`review.calibration.scored_verdicts` and `fit_calibration`). Scores are recomputed per encoder, so two encoders are
-compared on the same verdicts.
+(`review.calibration.scored_verdicts` and `fit_calibration`). Scores are recomputed per
+encoder, so two encoders are compared on the same verdicts.
 
 A report only reads the project: confirmed crops without a stored embedding for the encoder are
 encoded in memory, never written.

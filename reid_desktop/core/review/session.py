@@ -8,8 +8,9 @@ and "can't tell" for others. Each verdict row names the best-matching member pai
 group score it was shown with, so the calibration learns P(same | group score) from the
 operators' own verdicts and refits after every action. Verdicts without a score from this encoder
 (made with another model, or in the Identities tab) count too, scored with this encoder's
-similarity of their pair, so switching models keeps the calibration the model report shows. Everything is written to the project
-before `commit` returns; undo and redo are whole actions (`DecisionLedger`).
+similarity of their pair, so switching models keeps the calibration the model report shows.
+Everything is written to the project before `commit` returns; undo and redo are whole actions
+(`DecisionLedger`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from reid_desktop.core.identities.curation import StoredNames
 from reid_desktop.core.identities.ledger import DecisionLedger
+from reid_desktop.core.names import plural
 from reid_desktop.core.retrieval.matching import GalleryIndex
 from reid_desktop.core.retrieval.neighbours import CropSimilarity
 from reid_desktop.core.review.calibration import fit_calibration, scored_verdicts
@@ -77,7 +80,6 @@ class ReviewSession:
         width: int = 24,
         floor: float = 0.0,
         readable: Callable[[int], bool] | None = None,
-        identity_name: Callable[[int], str] | None = None,
         crop_name: Callable[[int], str] | None = None,
         engine: tuple[ProposalEngine, int] | None = None,
     ) -> None:
@@ -89,9 +91,9 @@ class ReviewSession:
         self.index = index
         self.floor = floor
         self.readable = readable or (lambda _crop: True)
-        self.identity_name = identity_name or (lambda key: f"ID-{key:04d}")
         self.crop_name = crop_name or (lambda crop: f"crop {crop}")
         self.ledger = DecisionLedger(project)
+        self.stored_names = StoredNames(project)
         if engine is None:
             engine = (
                 ProposalEngine(index.crop_ids, similarity, self.ledger.links, width=width),
@@ -146,6 +148,10 @@ class ReviewSession:
             self._pair_scores[(a, b)] = self.engine.pair_score(a, b)
         return self._pair_scores[(a, b)]
 
+    def identity_name(self, key: int) -> str:
+        """The identity's label as the Identities tab shows it (name, else ID-<smallest crop>)."""
+        return self.stored_names.label(key, self.ledger.links.members(key))
+
     def _keys(self, a: int, b: int) -> tuple[int | None, int | None]:
         return (
             self.engine.key(a) if a in self.engine else None,
@@ -155,6 +161,7 @@ class ReviewSession:
     def refresh_links(self) -> None:
         """Decisions may have changed elsewhere (Identities tab, another process): take them in."""
         self.ledger.sync()
+        self.stored_names = StoredNames(self.project)  # names given in the Identities tab
         if new := self.ledger.rows_after(self._seen):
             self._after_change(new)
             self.undo_stack.clear()  # this session's actions may have been undone elsewhere
@@ -287,7 +294,7 @@ class ReviewSession:
         parts = [f"{len(same)} merged"] if same else []
         parts += [f"{len(different)} different"] if different else []
         parts += [f"{len(unsure)} can't tell"] if unsure else []
-        note = f"{self.identity_name(p.anchor)} ({len(p.anchor_crops)} crops): " + ", ".join(parts)
+        note = f"{self._label_after(p, same)}: " + ", ".join(parts)
         kind = "merge" if same else "different" if different else "skip"
         mark = self.ledger.last_row
         action = self.ledger.record(kind, rows, operator=self.operator, encoder_id=self.encoder_id, note=note)
@@ -295,6 +302,15 @@ class ReviewSession:
         self.undo_stack.append(action.id)
         self.redo_stack.clear()
         return action
+
+    def _label_after(self, p: Proposal, same: list[int]) -> str:
+        """The anchor's identity as it stands once `same` merge into it, named as Identities will
+        list it: the key of a merge is its smallest crop, which may be a candidate's."""
+        members = set(self.ledger.links.members(p.anchor))
+        for k in same:
+            members.update(self.ledger.links.members(k))
+        key = min(members)
+        return f"{self.stored_names.label(key, members)} ({plural(len(members), 'crop')})"
 
     def merge(self, key: int) -> Action:
         return self.commit(same=[key])

@@ -1,6 +1,6 @@
 """Item models of the identity review: the strip of candidate identities (checkable: ticked ones
-merge on Enter, unticked ones get no verdict) and the strip of one identity's crops. Plain dataclasses in, testable without a
-window; thumbnails arrive from the shared ThumbnailCache."""
+merge on Enter, unticked ones get no verdict) and the strip of one identity's crops. Plain
+dataclasses in, testable without a window; thumbnails arrive from the shared ThumbnailCache."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+from reid_desktop.core.names import plural
 from reid_desktop.ui.crops.thumbnails import ThumbnailCache
 
 KeyRole = Qt.UserRole + 1
@@ -181,7 +182,7 @@ class CandidateStripModel(_ThumbModel):
             return PICK_COLOUR
         if role == Qt.ToolTipRole:
             p = f"P(same) {it.prob:.2f} · " if it.prob is not None else ""
-            return f"{it.label} · {it.size} crop(s) · {it.cameras}\n{p}group score {it.score:.3f}"
+            return f"{it.label} · {plural(it.size, 'crop')} · {it.cameras}\n{p}group score {it.score:.3f}"
         if role == Qt.DecorationRole:
             return self._icon(it.path)
         if role == KeyRole:

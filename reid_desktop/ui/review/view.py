@@ -4,9 +4,9 @@ best-matching pair with its stripe heatmap. One key merges or separates whole id
 
 Keys: S merge the current candidate, D different, K can't tell, 1–9 / Space tick candidates,
 Enter merge the ticked ones (nothing is recorded for the unticked: they stay open), Shift+Enter
-the same and every other candidate different, ↑/↓ current candidate, Tab / Shift+Tab next / previous crop pair, → later,
-← back to what was put off, U / Shift+U undo / redo. Every action is saved before the next
-proposal is shown."""
+the same and every other candidate different, ↑/↓ current candidate, Tab / Shift+Tab next /
+previous crop pair, → later, ← back to what was put off, U / Shift+U undo / redo. Every action is
+saved before the next proposal is shown."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from reid_desktop.core.names import plural
 from reid_desktop.core.review.session import Proposal, ReviewSession
 from reid_desktop.ui.crops.thumbnails import ThumbnailCache
 from reid_desktop.ui.review.header import ReviewHeader, elastic
@@ -173,10 +174,9 @@ class ReviewView(QWidget):
         session: ReviewSession,
         crops: dict[int, CropInfo],
         model_text: str,
-        names: dict[int, str] | None = None,
     ) -> None:
         self.session = session
-        self.panel.crops, self.panel.names = crops, names or {}
+        self.panel.crops = crops
         self.model_label.setText(model_text)
         for a in self.actions.values():
             a.setEnabled(True)
@@ -228,7 +228,7 @@ class ReviewView(QWidget):
         else:
             head = f"Same person as {html.escape(self.panel.identity_label(p.anchor))}?"
         self.title.setText(
-            f"<b>{head}</b> {ticked} of {n} candidate(s) ticked · Enter merges the ticked · "
+            f"<b>{head}</b> {ticked} of {plural(n, 'candidate')} ticked · Enter merges the ticked · "
             "Shift+Enter also marks the rest different"
         )
 
