@@ -242,6 +242,12 @@ def test_without_an_encoder_review_says_why(qtbot, window, tmp_path, monkeypatch
     assert w.review.empty_action.text() == "Models…"
 
 
+def _reviewing(qtbot, w: MainWindow, tmp_path: Path):
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    return w.review
+
+
 def _focus(qtbot, w: MainWindow, k, mod=Qt.NoModifier) -> None:
     """A key as the operator types it: to whichever widget has keyboard focus."""
     from PySide6.QtWidgets import QApplication
@@ -256,14 +262,18 @@ def _review_has_focus(w: MainWindow) -> bool:
     return f is w.review
 
 
-def test_keys_typed_into_the_floor_box_never_decide_and_enter_hands_the_keys_back(qtbot, window, tmp_path):
-    w = window
-    _project(qtbot, w, tmp_path)
-    _open_review(qtbot, w)
-    v = w.review
+def _typing_a_floor(qtbot, w: MainWindow, tmp_path: Path):
+    """The review open, the operator's click in the floor box, its number selected."""
+    v = _reviewing(qtbot, w, tmp_path)
     qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
     assert v.floor.hasFocus()
     v.floor.selectAll()
+    return v
+
+
+def test_keys_typed_into_the_floor_box_never_decide_and_enter_hands_the_keys_back(qtbot, window, tmp_path):
+    w = window
+    v = _typing_a_floor(qtbot, w, tmp_path)
     first = v.proposal
     for k in (Qt.Key_S, Qt.Key_D, Qt.Key_K, Qt.Key_U, Qt.Key_1, Qt.Key_Space):
         _focus(qtbot, w, k)
@@ -285,11 +295,7 @@ def test_keys_typed_into_the_floor_box_never_decide_and_enter_hands_the_keys_bac
 
 def test_escape_in_the_floor_box_keeps_the_floor_and_hands_the_keys_back(qtbot, window, tmp_path):
     w = window
-    _project(qtbot, w, tmp_path)
-    _open_review(qtbot, w)
-    v = w.review
-    qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
-    v.floor.selectAll()
+    v = _typing_a_floor(qtbot, w, tmp_path)
     qtbot.keyClicks(v.floor.lineEdit(), "0.9")
     _focus(qtbot, w, Qt.Key_Escape)
     assert _review_has_focus(w) and v.session.floor == 0.0 and v.floor.value() == 0.0
@@ -299,9 +305,7 @@ def test_escape_in_the_floor_box_keeps_the_floor_and_hands_the_keys_back(qtbot, 
 
 def test_the_review_takes_the_keys_when_its_tab_is_shown_and_when_clicked(qtbot, window, tmp_path):
     w = window
-    _project(qtbot, w, tmp_path)
-    _open_review(qtbot, w)
-    v = w.review
+    v = _reviewing(qtbot, w, tmp_path)
     for come_back in (lambda: w.show_tab("Review"), lambda: _focus(qtbot, w, Qt.Key_2, Qt.ControlModifier)):
         qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
         w.show_tab("Crops")
@@ -328,9 +332,7 @@ def test_enter_records_merges_for_the_ticked_only_and_nothing_for_an_unticked_ca
     qtbot, window, tmp_path
 ):
     w = window
-    _project(qtbot, w, tmp_path)
-    _open_review(qtbot, w)
-    v = w.review
+    v = _reviewing(qtbot, w, tmp_path)
     p = v.proposal
     assert v.candidates.is_ticked(0) and len(p.candidates) >= 2  # the best one comes pre-ticked
     _tick_only(qtbot, w, {1})  # untick the first, tick the second
@@ -342,9 +344,7 @@ def test_enter_records_merges_for_the_ticked_only_and_nothing_for_an_unticked_ca
 
 def test_shift_enter_merges_the_ticked_and_marks_every_other_candidate_different(qtbot, window, tmp_path):
     w = window
-    _project(qtbot, w, tmp_path)
-    _open_review(qtbot, w)
-    v = w.review
+    v = _reviewing(qtbot, w, tmp_path)
     p = v.proposal
     _tick_only(qtbot, w, {1})
     _key(qtbot, w, Qt.Key_Return, Qt.ShiftModifier)
