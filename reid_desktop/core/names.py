@@ -37,3 +37,8 @@ def display_name(s: str) -> str:
     if s.isprintable():  # the common case, and fast: no control or separator character at all
         return s
     return "".join(_escape(ch) if needs_escape(ch) else ch for ch in s)
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 crop", "2 crops", "1,234 crops"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")

@@ -240,3 +240,113 @@ def test_without_an_encoder_review_says_why(qtbot, window, tmp_path, monkeypatch
     qtbot.waitUntil(lambda: "No encoder to review with" in w.review.empty.text(), timeout=20_000)
     assert f"{missing} is missing" in w.review.empty.text()
     assert w.review.empty_action.text() == "Models…"
+
+
+def _reviewing(qtbot, w: MainWindow, tmp_path: Path):
+    _project(qtbot, w, tmp_path)
+    _open_review(qtbot, w)
+    return w.review
+
+
+def _focus(qtbot, w: MainWindow, k, mod=Qt.NoModifier) -> None:
+    """A key as the operator types it: to whichever widget has keyboard focus."""
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.keyClick(QApplication.focusWidget() or w, k, mod)
+
+
+def _review_has_focus(w: MainWindow) -> bool:
+    from PySide6.QtWidgets import QApplication
+
+    f = QApplication.focusWidget()
+    return f is w.review
+
+
+def _typing_a_floor(qtbot, w: MainWindow, tmp_path: Path):
+    """The review open, the operator's click in the floor box, its number selected."""
+    v = _reviewing(qtbot, w, tmp_path)
+    qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+    assert v.floor.hasFocus()
+    v.floor.selectAll()
+    return v
+
+
+def test_keys_typed_into_the_floor_box_never_decide_and_enter_hands_the_keys_back(qtbot, window, tmp_path):
+    w = window
+    v = _typing_a_floor(qtbot, w, tmp_path)
+    first = v.proposal
+    for k in (Qt.Key_S, Qt.Key_D, Qt.Key_K, Qt.Key_U, Qt.Key_1, Qt.Key_Space):
+        _focus(qtbot, w, k)
+    # Nothing decided, and a half-typed floor is not applied before Enter.
+    assert w.project.decisions.active() == [] and v.proposal == first and v.session.floor == 0.0
+    v.floor.selectAll()
+    qtbot.keyClicks(v.floor.lineEdit(), "0.1")
+    _focus(qtbot, w, Qt.Key_Return)
+    assert w.project.decisions.active() == []  # Enter set the floor and nothing else
+    assert v.session.floor == pytest.approx(0.1) and w.project.review_floor(v.session.encoder_id) == 0.1
+    assert _review_has_focus(w)  # the next key is a review key again
+    _focus(qtbot, w, Qt.Key_S)
+    assert [d.verdict for d in w.project.decisions.active()] == ["same"]
+    qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+    _focus(qtbot, w, Qt.Key_Up)  # in the box, ↑ steps the floor: it never moves the candidate
+    assert v.session.floor == pytest.approx(0.15) and v.floor.hasFocus()
+    assert len(w.project.decisions.active()) == 1
+
+
+def test_escape_in_the_floor_box_keeps_the_floor_and_hands_the_keys_back(qtbot, window, tmp_path):
+    w = window
+    v = _typing_a_floor(qtbot, w, tmp_path)
+    qtbot.keyClicks(v.floor.lineEdit(), "0.9")
+    _focus(qtbot, w, Qt.Key_Escape)
+    assert _review_has_focus(w) and v.session.floor == 0.0 and v.floor.value() == 0.0
+    _focus(qtbot, w, Qt.Key_D)
+    assert [d.verdict for d in w.project.decisions.active()] == ["different"]
+
+
+def test_the_review_takes_the_keys_when_its_tab_is_shown_and_when_clicked(qtbot, window, tmp_path):
+    w = window
+    v = _reviewing(qtbot, w, tmp_path)
+    for come_back in (lambda: w.show_tab("Review"), lambda: _focus(qtbot, w, Qt.Key_2, Qt.ControlModifier)):
+        qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+        w.show_tab("Crops")
+        come_back()
+        assert w.tabs.currentWidget() is v and _review_has_focus(w)
+    row = v.current_row()
+    _focus(qtbot, w, Qt.Key_Down)
+    assert v.current_row() == row + 1
+    for target in (v.strip.viewport(), v.panel.anchor_strip.viewport(), v.pair.canvas, v.pair.heatmap):
+        qtbot.mouseClick(v.floor.lineEdit(), Qt.LeftButton)
+        assert not _review_has_focus(w)
+        qtbot.mouseClick(target, Qt.LeftButton, pos=target.rect().center())
+        assert _review_has_focus(w), target
+
+
+def _tick_only(qtbot, w: MainWindow, rows: set[int]) -> None:
+    v = w.review
+    for r in range(min(9, v.candidates.rowCount())):
+        if v.candidates.is_ticked(r) != (r in rows):
+            _key(qtbot, w, Qt.Key(int(Qt.Key_1) + r))
+
+
+def test_enter_records_merges_for_the_ticked_only_and_nothing_for_an_unticked_candidate(
+    qtbot, window, tmp_path
+):
+    w = window
+    v = _reviewing(qtbot, w, tmp_path)
+    p = v.proposal
+    assert v.candidates.is_ticked(0) and len(p.candidates) >= 2  # the best one comes pre-ticked
+    _tick_only(qtbot, w, {1})  # untick the first, tick the second
+    _key(qtbot, w, Qt.Key_Return)
+    decided = w.project.decisions.active()
+    assert [(d.verdict, d.candidate_crop_id) for d in decided] == [("same", p.candidates[1].pair[1])]
+    assert "1 merged" in v.hint.text() and "different" not in v.hint.text()
+
+
+def test_shift_enter_merges_the_ticked_and_marks_every_other_candidate_different(qtbot, window, tmp_path):
+    w = window
+    v = _reviewing(qtbot, w, tmp_path)
+    p = v.proposal
+    _tick_only(qtbot, w, {1})
+    _key(qtbot, w, Qt.Key_Return, Qt.ShiftModifier)
+    verdicts = {d.candidate_crop_id: d.verdict for d in w.project.decisions.active()}
+    assert verdicts == {c.pair[1]: "same" if i == 1 else "different" for i, c in enumerate(p.candidates)}

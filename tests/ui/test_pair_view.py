@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QMetaMethod, QPoint
+from PySide6.QtCore import QEvent, QMetaMethod, QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -268,3 +268,24 @@ def test_demo_renders(tmp_path, qapp):
     m = demo_pair_view.demo_matrix(8)
     assert m.shape == (8, 8) and m[3, 3] == pytest.approx(0.1)
     assert all(0.5 < m[i, i] < 0.7 for i in range(8) if i != 3)
+
+
+@pytest.mark.parametrize("width", [420, 520, 900])
+def test_a_long_query_caption_never_runs_into_the_scale_over_the_bars(view, width):
+    """At 1366×768 "cam1/8144…f353b.jpg" ended 4 px before the "−1" label, reading as one word:
+    a caption keeps the same 6 px clear of the scale as of the bars."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFontMetricsF
+
+    from reid_desktop.ui.review.pair_layout import scale_ticks
+
+    pv = view(8, size=(width, 420))
+    pv.canvas.captions = {"query": "cam1/8144a0c9e2f353b.jpg", "candidate": "cam1/94f0efaa40a8.jpg"}
+    lay = pv.canvas.compute_layout()
+    _role, cap, small = pv.canvas._fonts()
+    box = lay.captions["query"]
+    shown = QFontMetricsF(cap).elidedText(pv.canvas.captions["query"], Qt.ElideMiddle, box.width())
+    w = QFontMetricsF(cap).horizontalAdvance(shown)
+    text = QRectF(box.center().x() - w / 2, box.top(), w, box.height())  # drawn centred in its box
+    for label, rect in scale_ticks(lay.track, lay.ticks, small):
+        assert not text.adjusted(0, 0, 6, 0).intersects(rect), (label, text, rect)

@@ -229,39 +229,3 @@ def test_identity_actions_from_keys_and_edits_after_redo(qtbot, window, tmp_path
     w.identities.undo_stack.undo()
     w.identities.undo_stack.redo()
     assert w.project.decisions.active() == []
-
-
-def test_calibration_uses_only_the_active_models_verdicts(project):
-    from reid_desktop.core.review.session import links_and_calibration
-
-    cam = project.cameras.add("c", "/x", "folders")
-    project.crops.insert_many(
-        [
-            {
-                "camera_id": cam.id,
-                "rel_path": f"{i}.jpg",
-                "sha256": str(i),
-                "width": 1,
-                "height": 1,
-                "size_bytes": 1,
-                "mtime_ns": 1,
-            }
-            for i in range(60)
-        ]
-    )
-    a = project.encoders.add("a", "/a", "s", {})
-    b = project.encoders.add("b", "/b", "s", {})
-    ids = [c.id for c in project.crops.all()]
-    for i in range(0, 40, 2):
-        verdict = "same" if i % 4 == 0 else "different"
-        project.decisions.record(
-            ids[i],
-            ids[i + 1],
-            verdict,
-            operator="t",
-            score=0.9 if verdict == "same" else 0.1,
-            encoder_id=a.id,
-        )
-    _, cal_a = links_and_calibration(project, a.id)
-    _, cal_b = links_and_calibration(project, b.id)
-    assert cal_a.fitted and not cal_b.fitted

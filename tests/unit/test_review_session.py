@@ -200,3 +200,115 @@ def test_decisions_written_while_the_engine_was_built_off_thread_are_applied(pro
     )
     assert s.engine.key(a) == s.engine.key(b)
     assert s._scored == [(0.9, 1)]  # counted once
+
+
+def test_after_switching_models_review_calibrates_on_the_verdicts_the_model_report_counts(project):
+    """Verdicts made with model A (and in the Identities tab, with no model) are in force when
+    model B becomes active: the review fits P(same) on them, each scored by B, exactly as many as
+    B's model report counts; a crop without a B embedding leaves its verdicts out."""
+    import numpy as np
+    from helpers.embedded import confirm_people, embedded_project
+
+    from reid_desktop.core.jobs import run_job
+    from reid_desktop.core.reports.model_report import model_report
+    from reid_desktop.core.review.cache import prepare_review
+
+    enc_a, ids = embedded_project(project, people=8, per_camera=3, noise=0.5)
+    crops = sorted(ids.items())  # ((person, camera, variant), crop id), by person
+    by_person: dict[int, list[int]] = {}
+    for (p, _c, _v), c in crops:
+        by_person.setdefault(p, []).append(c)
+    with project.write():
+        for p in range(6):  # 6 × 5 "same" verdicts, recorded with model A and its scores
+            for a, b in zip(by_person[p], by_person[p][1:], strict=False):
+                project.decisions.record(a, b, "same", operator="t", score=0.8, encoder_id=enc_a)
+        for p in range(6):  # 12 "different" verdicts with model A
+            for q in (p + 1, p + 2):
+                project.decisions.record(
+                    by_person[p][0], by_person[q][1], "different", operator="t", score=0.2, encoder_id=enc_a
+                )
+    confirm_people(project, ids, [6])  # merges made in the Identities tab: no model, no score
+    rng = np.random.default_rng(5)
+    enc_b = project.encoders.add("b", "/nonexistent/b.onnx", "1" * 64).id
+    unembedded = by_person[7][0]
+    a_ids, _cams, a_feats, _ = project.embeddings.load_all(enc_a)
+    b_feats = a_feats + 0.3 * rng.normal(size=a_feats.shape).astype(np.float32)  # another model
+    project.embeddings.put_many(
+        enc_b, [(int(c), f, None) for c, f in zip(a_ids, b_feats, strict=True) if c != unembedded]
+    )
+    project.decisions.record(by_person[7][0], by_person[7][1], "same", operator="t")  # left out
+    project.set_active_encoder(enc_b)
+
+    def session(enc: int) -> ReviewSession:
+        prepared = run_job(prepare_review(project, enc))
+        return ReviewSession(
+            project,
+            enc,
+            "alice",
+            prepared.index,
+            prepared.similarity,
+            engine=(prepared.engine, prepared.seen_row),
+        )
+
+    assert (session(enc_b).calibrator.n_same, session(enc_b).calibrator.n_diff) == (30 + 5, 12)
+    project.embeddings.put_many(enc_b, [(unembedded, b_feats[list(a_ids).index(unembedded)], None)])
+    s = session(enc_b)
+    report = run_job(model_report(project, enc_b))
+    assert (s.calibrator.n_same, s.calibrator.n_diff) == (30 + 5 + 1, 12)
+    assert (s.calibrator.n_same, s.calibrator.n_diff) == (
+        len(report.scores.same),
+        len(report.scores.different),
+    )
+    assert s.calibrator.fitted and s.stats().calibration == report.scores.calibration
+    # Model A's own verdicts keep the group score they were shown with under A.
+    prepared = run_job(prepare_review(project, enc_a))
+    s = ReviewSession(
+        project,
+        enc_a,
+        "alice",
+        prepared.index,
+        prepared.similarity,
+        engine=(prepared.engine, prepared.seen_row),
+    )
+    assert (s.calibrator.n_same, s.calibrator.n_diff) == (30 + 5 + 1, 12)
+    assert [x for x, y in s._scored].count(0.8) == 30 and [x for x, y in s._scored].count(0.2) == 12
+
+
+def test_review_names_identities_as_the_identities_tab_does_before_and_after_a_merge(project, people):
+    from reid_desktop.core.identities.curation import IdentityRow, identity_rows, save_name
+
+    s = _session(project, people)
+    p = s.current()
+    c = p.candidates[0]
+    save_name(project, IdentityRow(c.key, c.crops), "Bob", "")  # named in the Identities tab
+    s.refresh_links()
+    assert s.identity_name(c.key) == "Bob" and s.identity_name(p.anchor) == f"ID-{p.anchor:04d}"
+    action = s.commit(same=[c.key])
+    [row] = [r for r in identity_rows(project) if p.anchor in r.crops]
+    assert row.label == "Bob" and action.note == f"Bob ({len(row.crops)} crops): 1 merged"
+    assert s.identity_name(row.key) == "Bob"
+
+
+def test_a_merge_is_reported_under_the_id_the_identities_tab_lists(project, people):
+    """Keys are smallest crop ids: merging into a candidate with a smaller one renames the group."""
+    from reid_desktop.core.identities.curation import identity_rows
+
+    s = _session(project, people)
+    for _ in range(40):
+        p = s.current()
+        smaller = [c for c in p.candidates if c.key < p.anchor and len(c.crops) == 1]
+        if smaller and len(p.anchor_crops) == 1:
+            break
+        s.defer()
+    else:
+        pytest.fail("no proposal with a smaller candidate key")
+    action = s.commit(same=[smaller[0].key])
+    [row] = [r for r in identity_rows(project) if p.anchor in r.crops]
+    assert row.key == smaller[0].key and action.note == f"{row.label} (2 crops): 1 merged"
+
+
+def test_a_one_crop_identity_is_one_crop_in_review_messages(project, people):
+    s = _session(project, people)
+    p = s.current()
+    action = s.commit(different=[p.candidates[0].key])
+    assert action.note == f"ID-{p.anchor:04d} (1 crop): 1 different" and len(p.anchor_crops) == 1

@@ -26,13 +26,33 @@ class IdentityRow:
 
     @property
     def label(self) -> str:
-        return self.name or f"ID-{self.key:04d}"
+        return identity_label(self.key, self.name)
+
+
+def identity_label(key: int, name: str = "") -> str:
+    """How an identity is called on every screen and in every message: its stored name, else
+    ID-<its smallest crop id>."""
+    return name or f"ID-{key:04d}"
 
 
 def _stored_owner(members: Iterable[int], member_of: dict[int, int]) -> int | None:
     """The stored identity most of these crops were saved with (None if none was)."""
     votes = Counter(member_of[c] for c in members if c in member_of)
     return votes.most_common(1)[0][0] if votes else None
+
+
+class StoredNames:
+    """The names analysts gave identities, and which one a group of crops carries (the one most
+    of its crops were saved with), as `identity_rows` decides it: screens that follow the
+    identities as they merge and split (Review) name them as the Identities tab does."""
+
+    def __init__(self, project: Project) -> None:
+        self.member_of = project.identities.member_map()
+        self.names = {i.id: i.name for i in project.identities.all()}
+
+    def label(self, key: int, members: Iterable[int]) -> str:
+        sid = _stored_owner(members, self.member_of)
+        return identity_label(key, self.names.get(sid, "") if sid is not None else "")
 
 
 def identity_rows(project: Project, links: LinkGraph | Iterable[Decision] | None = None) -> list[IdentityRow]:

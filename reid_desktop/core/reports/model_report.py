@@ -5,8 +5,8 @@ two cameras → each queries the other, both directions averaged; more → every
 others; the same person in the same camera never counts as a match), with each confirmed identity
 as one person. Score figures are the cosines this encoder gives the pairs operators judged "same"
 or "different", and P(same | score) fitted to them exactly as the review queue fits it
-(`review.session.fit_calibration`). Scores are recomputed per encoder, so two encoders are
-compared on the same verdicts.
+(`review.calibration.scored_verdicts` and `fit_calibration`). Scores are recomputed per
+encoder, so two encoders are compared on the same verdicts.
 
 A report only reads the project: confirmed crops without a stored embedding for the encoder are
 encoded in memory, never written.
@@ -27,8 +27,7 @@ from reid_desktop.core.identities.curation import identity_rows
 from reid_desktop.core.imaging import BadImage, load_rgb
 from reid_desktop.core.jobs import CancelToken, Job, Progress, project_job
 from reid_desktop.core.retrieval.matching import l2n
-from reid_desktop.core.review.calibration import ScoreCalibrator
-from reid_desktop.core.review.session import fit_calibration
+from reid_desktop.core.review.calibration import ScoreCalibrator, fit_calibration, scored_verdicts
 from reid_desktop.store import Decision, Project
 
 log = logging.getLogger(__name__)
@@ -92,14 +91,14 @@ def judged_scores(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cosines (unit feature rows) of the "same" and the "different" verdicts whose two crops both
     have a feature."""
-    same, diff = [], []
-    for d in active:
-        if d.verdict not in ("same", "different"):
-            continue
+
+    def cosine(d: Decision) -> float | None:
         a, b = row_of.get(d.query_crop_id), row_of.get(d.candidate_crop_id)
-        if a is None or b is None:
-            continue
-        (same if d.verdict == "same" else diff).append(float(feats[a] @ feats[b]))
+        return None if a is None or b is None else float(feats[a] @ feats[b])
+
+    scored = scored_verdicts(active, cosine)
+    same = [s for s, y in scored if y]
+    diff = [s for s, y in scored if not y]
     return np.asarray(same, np.float64), np.asarray(diff, np.float64)
 
 

@@ -13,13 +13,20 @@ Two methods, both monotonic non-decreasing in the score:
 
 With fewer than MIN_PER_CLASS decisions of either kind the calibrator stays unfitted and predict() returns
 the raw scores clipped to [0, 1] (callers then label them "raw cosine").
+
+`scored_verdicts` and `fit_calibration` are the one way verdicts become a calibration: the review
+queue and the model report both fit on every "same" / "different" verdict in force, each scored
+by the encoder at hand, so both count the same verdicts for the same encoder.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 
 import numpy as np
+
+from reid_desktop.store import Decision
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +176,23 @@ class ScoreCalibrator:
             )
         need, have = self.MIN_PER_CLASS, f"{self.n_same} / {self.n_diff}"
         return f"raw cosine (need {need} same and {need} different decisions, have {have})"
+
+
+def scored_verdicts(
+    active: Iterable[Decision], score: Callable[[Decision], float | None]
+) -> list[tuple[float, int]]:
+    """(score, 1 for same / 0 for different) of the "same" and "different" verdicts in force that
+    `score` can score under the encoder at hand (None: a crop without a feature there)."""
+    out = []
+    for d in active:
+        if d.verdict in ("same", "different") and (s := score(d)) is not None:
+            out.append((float(s), int(d.verdict == "same")))
+    return out
+
+
+def fit_calibration(scored: list[tuple[float, int]]) -> ScoreCalibrator:
+    cal = ScoreCalibrator()
+    if scored:
+        arr = np.asarray(scored, dtype=np.float64)
+        cal.fit(arr[:, 0], arr[:, 1].astype(np.int64))
+    return cal

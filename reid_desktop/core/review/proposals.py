@@ -96,6 +96,14 @@ class ProposalEngine:
     def crops(self, key: int) -> tuple[int, ...]:
         return tuple(int(c) for c in self.crop_ids[self.rows[key]])
 
+    def pair_score(self, a: int, b: int) -> float | None:
+        """s(a, b) of two crops (what a group score is made of); None when either has no
+        embedding under this encoder."""
+        ra, rb = self._row.get(int(a)), self._row.get(int(b))
+        if ra is None or rb is None:
+            return None
+        return float(self.sim.block(np.array([ra]), np.array([rb]))[0, 0])
+
     def identity_sizes(self) -> np.ndarray:
         return np.fromiter((len(r) for r in self.rows.values()), np.int64, len(self.rows))
 

@@ -6,8 +6,11 @@ whose calibrated P(same) ≥ 0.5 preselected. `commit` records one action: "same
 candidates (they all merge with the anchor), "different" (a cannot-link between the identities)
 and "can't tell" for others. Each verdict row names the best-matching member pair and carries the
 group score it was shown with, so the calibration learns P(same | group score) from the
-operators' own verdicts and refits after every action. Everything is written to the project
-before `commit` returns; undo and redo are whole actions (`DecisionLedger`).
+operators' own verdicts and refits after every action. Verdicts without a score from this encoder
+(made with another model, or in the Identities tab) count too, scored with this encoder's
+similarity of their pair, so switching models keeps the calibration the model report shows.
+Everything is written to the project before `commit` returns; undo and redo are whole actions
+(`DecisionLedger`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from reid_desktop.core.identities.curation import StoredNames
 from reid_desktop.core.identities.ledger import DecisionLedger
+from reid_desktop.core.names import plural
 from reid_desktop.core.retrieval.matching import GalleryIndex
 from reid_desktop.core.retrieval.neighbours import CropSimilarity
-from reid_desktop.core.review.calibration import ScoreCalibrator
+from reid_desktop.core.review.calibration import fit_calibration, scored_verdicts
 from reid_desktop.core.review.proposals import Match, ProposalEngine
 from reid_desktop.store import Action, Decision, Project
 from reid_desktop.store.decisions import NewRow
@@ -63,30 +68,6 @@ class ReviewStats:
     calibration: str
 
 
-def scored_verdicts(active: Iterable[Decision], encoder_id: int) -> list[tuple[float, int]]:
-    """(score, 1 for same / 0 for different) of verdicts scored by this encoder: scores of
-    different encoders do not share one calibration."""
-    return [
-        (d.score, int(d.verdict == "same"))
-        for d in active
-        if d.score is not None and d.encoder_id == encoder_id and d.verdict in ("same", "different")
-    ]
-
-
-def fit_calibration(scored: list[tuple[float, int]]) -> ScoreCalibrator:
-    cal = ScoreCalibrator()
-    if scored:
-        arr = np.asarray(scored, dtype=np.float64)
-        cal.fit(arr[:, 0], arr[:, 1].astype(np.int64))
-    return cal
-
-
-def links_and_calibration(project: Project, encoder_id: int):
-    """The identity graph and P(same | score) fitted on the operators' verdicts for this encoder."""
-    ledger = DecisionLedger(project)
-    return ledger.links, fit_calibration(scored_verdicts(ledger.active(), encoder_id))
-
-
 class ReviewSession:
     def __init__(
         self,
@@ -99,7 +80,6 @@ class ReviewSession:
         width: int = 24,
         floor: float = 0.0,
         readable: Callable[[int], bool] | None = None,
-        identity_name: Callable[[int], str] | None = None,
         crop_name: Callable[[int], str] | None = None,
         engine: tuple[ProposalEngine, int] | None = None,
     ) -> None:
@@ -111,9 +91,9 @@ class ReviewSession:
         self.index = index
         self.floor = floor
         self.readable = readable or (lambda _crop: True)
-        self.identity_name = identity_name or (lambda key: f"ID-{key:04d}")
         self.crop_name = crop_name or (lambda crop: f"crop {crop}")
         self.ledger = DecisionLedger(project)
+        self.stored_names = StoredNames(project)
         if engine is None:
             engine = (
                 ProposalEngine(index.crop_ids, similarity, self.ledger.links, width=width),
@@ -121,7 +101,8 @@ class ReviewSession:
             )
         self.engine, self._seen = engine  # _seen: the newest decision row the engine reflects
         self.engine.links = self.ledger.links
-        self._scored = scored_verdicts(self.ledger.active(), encoder_id)
+        self._pair_scores: dict[tuple[int, int], float | None] = {}
+        self._scored = scored_verdicts(self.ledger.active(), self._verdict_score)
         self.calibrator = fit_calibration(self._scored)
         self.undo_stack: list[int] = []  # action ids of this session, newest last
         self.redo_stack: list[int] = []  # undo actions that can be undone again (= redo)
@@ -141,7 +122,7 @@ class ReviewSession:
         self.engine.update_members(crops)
         if voided:  # constraints may have come back or gone: rescore both sides of every pair
             self.engine.rescore(self.engine.key(c) for c in crops if c in self.engine)
-            self._scored = scored_verdicts(self.ledger.active(), self.encoder_id)
+            self._scored = scored_verdicts(self.ledger.active(), self._verdict_score)
         else:
             for d in rows:
                 if d.verdict in ("different", "skip"):
@@ -149,10 +130,27 @@ class ReviewSession:
                     if a is not None and b is not None:
                         self.engine.prune(a, [b])
             if not rescored:
-                self._scored += scored_verdicts(rows, self.encoder_id)
+                self._scored += scored_verdicts(rows, self._verdict_score)
         self.calibrator = fit_calibration(self._scored)  # refit after every verdict
         self._seen = self.ledger.last_row
         self._current = None
+
+    def _verdict_score(self, d: Decision) -> float | None:
+        """The score a verdict is calibrated with: the group score it was shown with when this
+        encoder scored it, else this encoder's similarity of its pair; None when either crop has
+        no embedding here (as the model report leaves such pairs out)."""
+        a, b = d.query_crop_id, d.candidate_crop_id
+        if a not in self.engine or b not in self.engine:
+            return None
+        if d.encoder_id == self.encoder_id and d.score is not None:
+            return d.score
+        if (a, b) not in self._pair_scores:  # undo refits from every verdict: score each once
+            self._pair_scores[(a, b)] = self.engine.pair_score(a, b)
+        return self._pair_scores[(a, b)]
+
+    def identity_name(self, key: int) -> str:
+        """The identity's label as the Identities tab shows it (name, else ID-<smallest crop>)."""
+        return self.stored_names.label(key, self.ledger.links.members(key))
 
     def _keys(self, a: int, b: int) -> tuple[int | None, int | None]:
         return (
@@ -163,6 +161,7 @@ class ReviewSession:
     def refresh_links(self) -> None:
         """Decisions may have changed elsewhere (Identities tab, another process): take them in."""
         self.ledger.sync()
+        self.stored_names = StoredNames(self.project)  # names given in the Identities tab
         if new := self.ledger.rows_after(self._seen):
             self._after_change(new)
             self.undo_stack.clear()  # this session's actions may have been undone elsewhere
@@ -295,7 +294,7 @@ class ReviewSession:
         parts = [f"{len(same)} merged"] if same else []
         parts += [f"{len(different)} different"] if different else []
         parts += [f"{len(unsure)} can't tell"] if unsure else []
-        note = f"{self.identity_name(p.anchor)} ({len(p.anchor_crops)} crops): " + ", ".join(parts)
+        note = f"{self._label_after(p, same)}: " + ", ".join(parts)
         kind = "merge" if same else "different" if different else "skip"
         mark = self.ledger.last_row
         action = self.ledger.record(kind, rows, operator=self.operator, encoder_id=self.encoder_id, note=note)
@@ -303,6 +302,15 @@ class ReviewSession:
         self.undo_stack.append(action.id)
         self.redo_stack.clear()
         return action
+
+    def _label_after(self, p: Proposal, same: list[int]) -> str:
+        """The anchor's identity as it stands once `same` merge into it, named as Identities will
+        list it: the key of a merge is its smallest crop, which may be a candidate's."""
+        members = set(self.ledger.links.members(p.anchor))
+        for k in same:
+            members.update(self.ledger.links.members(k))
+        key = min(members)
+        return f"{self.stored_names.label(key, members)} ({plural(len(members), 'crop')})"
 
     def merge(self, key: int) -> Action:
         return self.commit(same=[key])

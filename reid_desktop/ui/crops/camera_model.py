@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from reid_desktop.core.names import plural
 from reid_desktop.store import CameraStats
 
 CameraIdRole = Qt.UserRole + 1
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+__all__ = ["CameraIdRole", "CameraListModel", "plural"]
 
 
 class CameraListModel(QAbstractListModel):

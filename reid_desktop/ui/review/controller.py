@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, Signal
 from reid_desktop.core.encoders.defaults import ensure_default_encoder, no_encoder_reason
 from reid_desktop.core.encoders.embed import embed_project
 from reid_desktop.core.encoders.registry import open_encoder
-from reid_desktop.core.identities.curation import identity_names
 from reid_desktop.core.jobs import CancelToken, Progress, project_job
 from reid_desktop.core.review.cache import Prepared, prepare_review
 from reid_desktop.core.review.session import ReviewSession
@@ -118,7 +117,6 @@ class ReviewController(QObject):
             return
         prepared: Prepared = result
         crops = crop_lookup(p)
-        names = identity_names(p)
         session = ReviewSession(
             p,
             encoder_id,
@@ -128,8 +126,7 @@ class ReviewController(QObject):
             engine=(prepared.engine, prepared.seen_row),
             floor=p.review_floor(encoder_id),
             readable=lambda c: c in crops and Path(crops[c].path).is_file(),
-            identity_name=lambda k: names.get(k) or f"ID-{k:04d}",
             crop_name=lambda c: crops[c].caption if c in crops else f"crop {c}",
         )
         encoder = p.encoders.get(encoder_id)
-        self.view.set_session(session, crops, f"model: {encoder.name}", names)
+        self.view.set_session(session, crops, f"model: {encoder.name}")

@@ -94,24 +94,38 @@ def compute_layout(
     bars_x = round(x0 + qw + g)
     c = QRectF(round(bars_x + bars_w + g), top, cw, crop_h)
     track = QRectF(bars_x, top, track_w, crop_h)
-    role_font, cap_font, _ = fonts
+    role_font, cap_font, small = fonts
     rh = QFontMetricsF(role_font).height()
     ch = QFontMetricsF(cap_font).height()
     role_y, cap_y = m, m + rh + 2
-    # Captions may overhang their crop symmetrically, never into the bar column.
+    ticks = QRectF(bars_x - g / 2, cap_y, track_w + g, ch)
+    # Captions may overhang their crop symmetrically, never into the bar column nor its scale
+    # (the "−1" label sits centred on the track's left end, half of it left of the bars).
+    left_of_scale = min([bars_x - 6.0] + [r.left() - 6 for _t, r in scale_ticks(track, ticks, small)])
     caps, roles = {}, {}
     for side, r, lo, hi in (
-        ("query", q, m, bars_x - 6),
+        ("query", q, m, left_of_scale),
         ("candidate", c, bars_x + bars_w + 6, width - m),
     ):
-        half = max(r.width() / 2, min(r.center().x() - lo, hi - r.center().x()))
+        room = min(r.center().x() - lo, hi - r.center().x())
+        half = min(max(r.width() / 2, room), hi - r.center().x())  # over the crop, short of `hi`
         caps[side] = QRectF(r.center().x() - half, cap_y, 2 * half, ch)
         roles[side] = QRectF(r.center().x() - half, role_y, 2 * half, rh)
     header = QRectF(bars_x - g / 2, role_y, bars_w + g, rh)
-    ticks = QRectF(bars_x - g / 2, cap_y, track_w + g, ch)
     return PairLayout(
         {"query": q, "candidate": c}, track, bars_x + track_w + 6, value_w, caps, roles, header, ticks
     )
+
+
+def scale_ticks(track: QRectF, ticks: QRectF, small: QFont) -> list[tuple[str, QRectF]]:
+    """The −1 · 0 · 1 labels over the bar track: −1 at its left end, 0 in the middle, 1 at its
+    right end, each in the rectangle it is drawn in."""
+    fm = QFontMetricsF(small)
+    out = []
+    for text, x in (("\u22121", track.left()), ("0", track.center().x()), ("1", track.right())):
+        w = fm.horizontalAdvance(text)
+        out.append((text, QRectF(x - w / 2 - 1, ticks.top(), w + 2, ticks.height())))
+    return out
 
 
 def stripe_band(r: QRectF, i: int, k: int) -> QRectF:

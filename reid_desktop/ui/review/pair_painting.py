@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen, QPixmap
 
 from reid_desktop.ui.review.drawing_helpers import diverging_color, format_value, scaled_font
-from reid_desktop.ui.review.pair_layout import SIDES, PairLayout, stripe_band
+from reid_desktop.ui.review.pair_layout import SIDES, PairLayout, scale_ticks, stripe_band
 
 EMPTY_TITLE = "No pair selected"
 EMPTY_DETAIL = "Pick a candidate to compare its crops with the anchor's, stripe by stripe."
@@ -107,16 +107,8 @@ def paint_captions(
     )
     # Scale over the track: −1 at the left end, 0 in the middle, 1 at the right end.
     p.setFont(small)
-    sfm = QFontMetricsF(small)
-    t = lay.track
-    for v, x in ((-1, t.left()), (0, t.center().x()), (1, t.right())):
-        text = "0" if v == 0 else ("1" if v > 0 else "\u22121")
-        w = sfm.horizontalAdvance(text)
-        p.drawText(
-            QRectF(x - w / 2 - 1, lay.ticks.top(), w + 2, lay.ticks.height()),
-            Qt.AlignHCenter | Qt.AlignBottom,
-            text,
-        )
+    for text, rect in scale_ticks(lay.track, lay.ticks, small):
+        p.drawText(rect, Qt.AlignHCenter | Qt.AlignBottom, text)
 
 
 def paint_bars(

@@ -11,6 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QLabel, QListView, QSplitter, QVBoxLayout, QWidget
 
+from reid_desktop.core.identities.curation import identity_label
+from reid_desktop.core.names import plural
 from reid_desktop.core.review.session import Proposal, ReviewSession
 from reid_desktop.store import Project
 from reid_desktop.ui.crops.image_cache import ImageCache
@@ -68,7 +70,6 @@ class ProposalPanel(QWidget):
         self.session: ReviewSession | None = None
         self.proposal: Proposal | None = None
         self.crops: dict[int, CropInfo] = {}
-        self.names: dict[int, str] = {}  # identity key -> stored name
         self.pairs: list[tuple[int, int, float]] = []
         self.pair_index = 0
         self.images = ImageCache(parent=self)
@@ -114,7 +115,8 @@ class ProposalPanel(QWidget):
 
     # ---- labels -----------------------------------------------------------------------------------
     def identity_label(self, key: int) -> str:
-        return self.names.get(key) or f"ID-{key:04d}"
+        """As the Identities tab names it (the session follows merges and splits)."""
+        return self.session.identity_name(key) if self.session is not None else identity_label(key)
 
     def cameras(self, crops: tuple[int, ...]) -> str:
         counts: dict[str, int] = {}
@@ -159,7 +161,7 @@ class ProposalPanel(QWidget):
         self.candidates.set_items(items, [c.preselected for c in proposal.candidates])
         self.anchor_label.setText(
             f"<b>{html.escape(self.identity_label(proposal.anchor))}</b> · "
-            f"{len(proposal.anchor_crops)} crop(s) · {self.cameras(proposal.anchor_crops)}"
+            f"{plural(len(proposal.anchor_crops), 'crop')} · {self.cameras(proposal.anchor_crops)}"
         )
         self.strip.setCurrentIndex(self.candidates.index(0))
         self._show_candidate(0)
@@ -191,7 +193,7 @@ class ProposalPanel(QWidget):
         c = p.candidates[row]
         self.other_label.setText(
             f"Candidate {row + 1}: <b>{html.escape(self.identity_label(c.key))}</b> · "
-            f"{len(c.crops)} crop(s) · {self.cameras(c.crops)}"
+            f"{plural(len(c.crops), 'crop')} · {self.cameras(c.crops)}"
         )
         self.pairs = s.member_pairs(p.anchor, c.key)
         self.pair_index = 0

@@ -1,6 +1,6 @@
 """Item models of the identity review: the strip of candidate identities (checkable: ticked ones
-merge on Enter) and the strip of one identity's crops. Plain dataclasses in, testable without a
-window; thumbnails arrive from the shared ThumbnailCache."""
+merge on Enter, unticked ones get no verdict) and the strip of one identity's crops. Plain
+dataclasses in, testable without a window; thumbnails arrive from the shared ThumbnailCache."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+from reid_desktop.core.names import plural
 from reid_desktop.ui.crops.thumbnails import ThumbnailCache
 
 KeyRole = Qt.UserRole + 1
@@ -119,13 +120,11 @@ class CandidateStripModel(_ThumbModel):
         super().__init__(thumbnails, parent)
         self._items: list[StripCandidate] = []
         self._ticked: list[bool] = []
-        self._touched: list[bool] = []
 
     def set_items(self, items: list[StripCandidate], ticked: list[bool]) -> None:
         self.beginResetModel()
         self._items = list(items)
         self._ticked = list(ticked)
-        self._touched = [False] * len(items)
         self._paths = [it.path for it in self._items]
         self.endResetModel()
 
@@ -137,14 +136,6 @@ class CandidateStripModel(_ThumbModel):
 
     def ticked(self) -> list[int]:
         return [it.key for it, t in zip(self._items, self._ticked, strict=True) if t]
-
-    def unticked_by_hand(self) -> list[int]:
-        """Candidates the operator unticked: an explicit "not this person"."""
-        return [
-            it.key
-            for it, t, touched in zip(self._items, self._ticked, self._touched, strict=True)
-            if touched and not t
-        ]
 
     def unticked(self) -> list[int]:
         return [it.key for it, t in zip(self._items, self._ticked, strict=True) if not t]
@@ -172,7 +163,6 @@ class CandidateStripModel(_ThumbModel):
         if ticked == self._ticked[row]:
             return False
         self._ticked[row] = ticked
-        self._touched[row] = True
         self.dataChanged.emit(index, index, [Qt.CheckStateRole, Qt.DisplayRole, Qt.ForegroundRole])
         self.toggled.emit(self._items[row].key, ticked)
         return True
@@ -192,7 +182,7 @@ class CandidateStripModel(_ThumbModel):
             return PICK_COLOUR
         if role == Qt.ToolTipRole:
             p = f"P(same) {it.prob:.2f} · " if it.prob is not None else ""
-            return f"{it.label} · {it.size} crop(s) · {it.cameras}\n{p}group score {it.score:.3f}"
+            return f"{it.label} · {plural(it.size, 'crop')} · {it.cameras}\n{p}group score {it.score:.3f}"
         if role == Qt.DecorationRole:
             return self._icon(it.path)
         if role == KeyRole:

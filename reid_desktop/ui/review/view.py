@@ -3,10 +3,10 @@ they are probably the same person; the anchor's and the current candidate's crop
 best-matching pair with its stripe heatmap. One key merges or separates whole identities.
 
 Keys: S merge the current candidate, D different, K can't tell, 1–9 / Space tick candidates,
-Enter merge the ticked ones (unticked by hand = different), Shift+Enter the same and every other
-candidate different, ↑/↓ current candidate, Tab / Shift+Tab next / previous crop pair, → later,
-← back to what was put off, U / Shift+U undo / redo. Every action is saved before the next
-proposal is shown."""
+Enter merge the ticked ones (nothing is recorded for the unticked: they stay open), Shift+Enter
+the same and every other candidate different, ↑/↓ current candidate, Tab / Shift+Tab next /
+previous crop pair, → later, ← back to what was put off, U / Shift+U undo / redo. Every action is
+saved before the next proposal is shown."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from reid_desktop.core.names import plural
 from reid_desktop.core.review.session import Proposal, ReviewSession
 from reid_desktop.ui.crops.thumbnails import ThumbnailCache
 from reid_desktop.ui.review.header import ReviewHeader, elastic
@@ -56,6 +57,10 @@ class ReviewView(QWidget):
         self._stats_timer.timeout.connect(self._update_stats)
         self.header = ReviewHeader()
         self.header.floorChanged.connect(self._floor_changed)
+        self.header.floorDone.connect(self.take_keys)
+        # A click anywhere on the screen (strip, crops, heatmap: none of them takes focus) gives
+        # the review keys back, e.g. after typing a floor.
+        self.setFocusPolicy(Qt.ClickFocus)
         self.panel = ProposalPanel(thumbnails)
         self.panel.ticksChanged.connect(self._update_title)
         # What tests, tools and benchmarks reach for, without knowing the layout.
@@ -136,6 +141,15 @@ class ReviewView(QWidget):
         el.addStretch()
         return page
 
+    def take_keys(self) -> None:
+        self.setFocus(Qt.OtherFocusReason)
+
+    def showEvent(self, event) -> None:
+        """Shown again (its tab clicked, Ctrl+2): the review keys work at once, even if the
+        floor box had focus when the operator left."""
+        super().showEvent(event)
+        self.take_keys()
+
     @property
     def crops(self) -> dict[int, CropInfo]:
         return self.panel.crops
@@ -160,10 +174,9 @@ class ReviewView(QWidget):
         session: ReviewSession,
         crops: dict[int, CropInfo],
         model_text: str,
-        names: dict[int, str] | None = None,
     ) -> None:
         self.session = session
-        self.panel.crops, self.panel.names = crops, names or {}
+        self.panel.crops = crops
         self.model_label.setText(model_text)
         for a in self.actions.values():
             a.setEnabled(True)
@@ -171,7 +184,7 @@ class ReviewView(QWidget):
         self.floor.setEnabled(True)
         self.stack.setCurrentIndex(1)
         self.show_current()
-        self.setFocus()
+        self.take_keys()
 
     def clear_session(self, model_text: str = "") -> None:
         """Forget the session (a new model, new crops, another project); the header no longer
@@ -215,7 +228,7 @@ class ReviewView(QWidget):
         else:
             head = f"Same person as {html.escape(self.panel.identity_label(p.anchor))}?"
         self.title.setText(
-            f"<b>{head}</b> {ticked} of {n} candidate(s) ticked · Enter merges the ticked · "
+            f"<b>{head}</b> {ticked} of {plural(n, 'candidate')} ticked · Enter merges the ticked · "
             "Shift+Enter also marks the rest different"
         )
 
@@ -233,7 +246,8 @@ class ReviewView(QWidget):
             return
         if not (same or different or unsure):
             self.hint.setText(
-                "Nothing ticked: tick candidates (1–9, Space), or Shift+Enter if none is the same person."
+                "Nothing ticked: tick candidates (1–9, Space), D if the current one is someone else, "
+                "or Shift+Enter if none is the same person."
             )
             return
         try:
@@ -257,7 +271,9 @@ class ReviewView(QWidget):
             self._commit([], [], [key])
 
     def accept(self) -> None:
-        self._commit(self.candidates.ticked(), self.candidates.unticked_by_hand())
+        # Unticking means "not sure this one is the same", not "different": a cannot-link is only
+        # recorded when asked for (D, Shift+Enter).
+        self._commit(self.candidates.ticked())
 
     def accept_rest(self) -> None:
         self._commit(self.candidates.ticked(), self.candidates.unticked())
