@@ -350,3 +350,15 @@ def test_shift_enter_merges_the_ticked_and_marks_every_other_candidate_different
     _key(qtbot, w, Qt.Key_Return, Qt.ShiftModifier)
     verdicts = {d.candidate_crop_id: d.verdict for d in w.project.decisions.active()}
     assert verdicts == {c.pair[1]: "same" if i == 1 else "different" for i, c in enumerate(p.candidates)}
+
+
+def test_a_cancelled_embedding_says_so_in_the_status_bar(qtbot, window, tmp_path):
+    from reid_desktop.core.encoders.embed import EmbedReport
+
+    w = window
+    cams = [make_camera_folder(tmp_path / f"cam{i}", people=2, per_person=1, seed=i) for i in (1, 2)]
+    assert w.create_project(tmp_path / "c.reidproj")
+    w.add_folders([str(c) for c in cams], "folders")
+    wait_idle(qtbot, w)
+    w.review_ctl._embedded(EmbedReport(1, encoded=2, cancelled=True, seconds=1.0, provider="CPU"))
+    assert w.statusBar().currentMessage().startswith("Embedding cancelled: 2 crops embedded and kept")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers.rows import add_crops
 
-from reid_desktop.core.identities.ledger import DecisionLedger, unit_of
+from reid_desktop.core.identities.ledger import DecisionLedger, plain_note, unit_of
 from reid_desktop.store import Decision, Project
 from reid_desktop.store.decisions import NewRow, in_force_ids
 
@@ -64,6 +64,7 @@ def test_audit_notes_of_undo_chains_do_not_nest(project):
     undo2 = ledger.undo(redo.id, operator="o")
     notes = [ledger.actions.get(x.id).note for x in (undo, redo, undo2)]
     assert notes == ["undo: merge ID-1 + ID-2", "redo: merge ID-1 + ID-2", "undo: merge ID-1 + ID-2"]
+    assert {plain_note(n) for n in notes} == {"merge ID-1 + ID-2"}
 
 
 def test_undoing_an_action_leaves_what_another_edit_already_changed(project):

@@ -188,6 +188,14 @@ def undo_note(note: str) -> str:
     return "undo: " + note
 
 
+def plain_note(note: str) -> str:
+    """What an action did, without the undo/redo prefixes of `undo_note` (for "Undone: …")."""
+    for prefix in ("undo: ", "redo: "):
+        if note.startswith(prefix):
+            return note[len(prefix) :]
+    return note
+
+
 def unit_of(decision: Decision) -> int:
     """The action a row belongs to, for `undo` (a row written before actions is a unit of its own)."""
     return decision.action_id if decision.action_id is not None else -decision.id

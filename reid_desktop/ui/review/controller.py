@@ -103,6 +103,11 @@ class ReviewController(QObject):
 
     def _embedded(self, report) -> None:
         msg = f"Embedded {report.encoded:,} crops on {report.provider} ({report.rate:,.0f}/s)"
+        if report.cancelled:
+            msg = (
+                f"Embedding cancelled: {report.encoded:,} crops embedded and kept; "
+                "the rest can be embedded later"
+            )
         if report.failed:
             msg += f"; {len(report.failed)} could not be read"
         self.ws.status(msg, 8000)

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from reid_desktop.core.identities.ledger import plain_note
 from reid_desktop.core.names import plural
 from reid_desktop.core.review.session import Proposal, ReviewSession
 from reid_desktop.ui.crops.thumbnails import ThumbnailCache
@@ -329,7 +330,7 @@ class ReviewView(QWidget):
             self.hint.setText("Nothing of this session to undo.")
             return
         self.show_current()
-        self.hint.setText(f"Undone: {action.note or action.kind} · Redo (Shift+U)")
+        self.hint.setText(f"Undone: {plain_note(action.note) or action.kind} · Redo (Shift+U)")
 
     def redo(self) -> None:
         if self.session is None:
@@ -343,7 +344,7 @@ class ReviewView(QWidget):
             self.hint.setText("Nothing to redo.")
             return
         self.show_current()
-        self.hint.setText(f"Redone: {action.note or action.kind}")
+        self.hint.setText(f"Redone: {plain_note(action.note) or action.kind}")
 
     def _floor_changed(self, value: float) -> None:
         if self.session is not None:
