@@ -276,7 +276,8 @@ def train(
             scaler.update()
             if key is not None:
                 key.update(net)
-            if dist.is_main and (step % cfg.step_every == 0 or step == steps_per_epoch):
+            # The first step too: the live loss chart has a point before step_every steps pass.
+            if dist.is_main and (step == 1 or step % cfg.step_every == 0 or step == steps_per_epoch):
                 events.emit(
                     "step",
                     epoch=epoch,

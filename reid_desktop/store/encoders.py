@@ -41,6 +41,19 @@ class EncoderRepo:
         ids = [r[0] for r in self._c.db.execute("SELECT id FROM models ORDER BY id")]
         return [self.get(i) for i in ids]
 
+    def rename(self, encoder_id: int, name: str) -> EncoderRecord:
+        """Names are unique in a project: a taken or empty name raises ValueError (one line)."""
+        name = name.strip()
+        if not name:
+            raise ValueError("a model needs a name")
+        other = self.by_name(name)
+        if other is not None and other.id != encoder_id:
+            raise ValueError(f"the project already has a model named {name}; choose another name")
+        self.get(encoder_id)  # KeyError for an unknown model
+        with self._c.write() as db:
+            db.execute("UPDATE models SET name = ? WHERE id = ?", [name, encoder_id])
+        return self.get(encoder_id)
+
 
 class EmbeddingRepo:
     """Embeddings keyed by (crop, model): global vector D and optional K×d stripe vectors."""

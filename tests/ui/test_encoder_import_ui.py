@@ -113,11 +113,121 @@ def test_a_taken_name_is_refused_before_importing(qtbot, window, tmp_path, monke
     w = window
     w.create_project(tmp_path / "p.reidproj")
     register_encoder(w.project, tiny_encoder(tmp_path / "a.onnx"), "a")
-    fill_and_accept(monkeypatch, src=small_cnn(tmp_path / "src.onnx"), name="a")
+    dialogs = keep_open(monkeypatch)
     w.encoder_actions.import_dialog()
+    [dlg] = dialogs
+    dlg.src.setText(str(small_cnn(tmp_path / "src.onnx")))
+    dlg.name.setText("a")
+    dlg.buttons.button(QDialogButtonBox.Ok).click()
     assert w.job is None and not (w.encoder_actions.encoders_dir() / "a.onnx").exists()
+    assert "already has a model named a" in dlg.error.text() and dlg.isVisible()  # said in the form
+    assert dlg.buttons.button(QDialogButtonBox.Ok).isEnabled()  # Import can be pressed again
+
+
+def keep_open(monkeypatch) -> list[ImportEncoderDialog]:
+    """The next Import dialogs are shown without blocking (a test then drives them)."""
+    shown: list[ImportEncoderDialog] = []
+
+    def exec_(dlg: ImportEncoderDialog) -> int:
+        shown.append(dlg)
+        dlg.show()
+        return 0
+
+    monkeypatch.setattr(ImportEncoderDialog, "exec", exec_)
+    return shown
+
+
+def test_the_name_follows_the_files_stem_until_the_operator_types_one(qtbot, tmp_path, monkeypatch):
+    """Walkthrough: typing the path named the model after its first character ("w") for good."""
+    dlg = ImportEncoderDialog()
+    qtbot.addWidget(dlg)
+    qtbot.keyClicks(dlg.src.edit, "/work/shared/models/intel-person-reid-retail-0267.onnx")
+    assert dlg.name.text() == "intel-person-reid-retail-0267"
+    dlg.src.setText("/elsewhere/osnet.onnx")  # pasted over
+    assert dlg.name.text() == "osnet"
+    monkeypatch.setattr(dlg.src, "_choose", lambda parent, current: "/m/browsed.onnx")  # the file chooser
+    dlg.src.browse.click()
+    assert dlg.name.text() == "browsed"
+    dlg.name.selectAll()
+    qtbot.keyClicks(dlg.name, "lobby")  # the operator's own name is kept from now on
+    dlg.src.setText("/m/other.onnx")
+    assert dlg.name.text() == "lobby"
+    dlg.name.selectAll()
+    qtbot.keyClick(dlg.name, Qt.Key_Backspace)  # they emptied it: follow the file again
+    dlg.src.setText("/m/third.onnx")
+    assert dlg.name.text() == "third"
+
+
+def test_an_import_error_keeps_the_dialog_open_with_every_field(qtbot, scanned, tmp_path, monkeypatch, asked):
+    w = scanned
+    dialogs = keep_open(monkeypatch)
+    w.encoder_actions.import_dialog()
+    [dlg] = dialogs
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model at all")
+    dlg.src.setText(str(broken))
+    dlg.name.selectAll()
+    qtbot.keyClicks(dlg.name, "lobby")  # typed: kept when the file changes
+    dlg.colour.setCurrentText("BGR")
+    dlg.mean.setText("104 117 123")
+    dlg.buttons.button(QDialogButtonBox.Ok).click()
+    wait_idle(qtbot, w)
+    assert dlg.isVisible() and "not a valid ONNX model" in dlg.error.text()
+    assert "\n" not in dlg.error.text() and not w.findChildren(QMessageBox)  # one line, in the form
+    assert (dlg.name.text(), dlg.colour.currentText(), dlg.mean.text()) == ("lobby", "BGR", "104 117 123")
+    assert w.project.encoders.by_name("lobby") is None
+    dlg.src.setText(str(small_cnn(tmp_path / "good.onnx")))  # fix only the file, press Import again
+    assert dlg.name.text() == "lobby"
+    dlg.buttons.button(QDialogButtonBox.Ok).click()
+    wait_idle(qtbot, w)
+    assert w.project.encoders.by_name("lobby") is not None and dlg.result() and not dlg.isVisible()
+
+
+def test_f2_renames_a_model_and_a_taken_name_is_refused(qtbot, scanned, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    w = scanned
+    a = register_encoder(w.project, tiny_encoder(tmp_path / "a.onnx"), "w")
+    register_encoder(w.project, tiny_encoder(tmp_path / "b.onnx"), "osnet")
+    w.show_tab("Models")
+    view = w.encoders_view
+    view.table.selectRow(0)
+    view.table.setFocus()
+    answers = iter([("intel-0267", True), ("osnet", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kw: next(answers))
+    qtbot.keyClick(view.table, Qt.Key_F2)
+    assert w.project.encoders.get(a.id).name == "intel-0267"
+    assert view.model.data(view.model.index(0, 1)) == "intel-0267"
+    assert view.table.currentIndex().row() == 0  # the refresh kept the selection
+    view.table.selectRow(0)
+    qtbot.keyClick(view.table, Qt.Key_F2)
+    assert w.project.encoders.get(a.id).name == "intel-0267"  # refused
     [box] = w.findChildren(QMessageBox)
-    assert "already has a model named a" in box.text()
+    assert "already has a model named osnet" in box.text()
+
+
+def test_activating_the_active_model_says_so_and_does_nothing(qtbot, scanned, tmp_path):
+    w = scanned
+    a = register_encoder(w.project, tiny_encoder(tmp_path / "a.onnx"), "a")
+    w.project.set_active_encoder(a.id)
+    fired: list[int] = []
+    w.encoder_actions.activated.connect(fired.append)
+    w.show_tab("Models")
+    w.encoders_view.table.selectRow(0)
+    w.encoder_actions.activate(a.id)
+    assert fired == [] and w.job is None
+    assert w.statusBar().currentMessage() == "a is already the active model."
+
+
+def test_the_models_table_catches_up_when_an_embedding_job_finishes(qtbot, scanned, tmp_path):
+    w = scanned
+    a = register_encoder(w.project, tiny_encoder(tmp_path / "a.onnx"), "a")
+    w.show_tab("Models")
+    model = w.encoders_view.model
+    assert model.data(model.index(0, 2)) == "0 / 12"
+    w.encoder_actions.embed(a.id)  # Embed missing crops, with the tab open
+    wait_idle(qtbot, w)
+    assert model.data(model.index(0, 2)) == "12 / 12"
 
 
 def test_import_dialog_labels_follow_the_colour_order_and_fit_a_small_screen(qtbot):

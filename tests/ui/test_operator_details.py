@@ -103,7 +103,7 @@ def test_help_groups_shortcuts_by_screen_and_agrees_with_the_readme(qtbot, windo
     page = dlg.tabs.widget(1).findChildren(type(dlg.tabs.widget(0)))
     text = " ".join(w.text() for w in page)
     screens = re.findall(r"<td colspan=2[^>]*><b>([^<]+)</b>", text)
-    assert screens == ["Everywhere", "Crops", "Review", "Identities", "Map", JOBS]
+    assert screens == ["Everywhere", "Crops", "Review", "Identities", "Models", "Map", JOBS]
     assert "Esc" in text and "1–9" in text and "Candidate 1<" not in text
     # Each screen's actions are listed under it.
     crops = text.split("<b>Crops</b>")[1].split("<b>Review</b>")[0]

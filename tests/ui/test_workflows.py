@@ -192,7 +192,7 @@ def test_finetune_runs_the_real_trainer_and_cancel_keeps_model(qtbot, window, tm
     assert dlg.monitor.start is not None and dlg.monitor.start["holdout_ids"] == 3
     dlg.cancel()
     qtbot.waitUntil(lambda: dlg.monitor.finished, timeout=60_000)
-    assert dlg.monitor.cancelled and "Cancelled" in dlg.status.text()
+    assert dlg.monitor.cancelled and "Training cancelled" in dlg.status.text()
     assert not dlg.out_dir.exists()
     assert [r.status for r in w.project.training_runs.all()] == ["cancelled"]
     assert w.project.active_encoder_id == active_before

@@ -22,6 +22,11 @@ from reid_desktop.core.ingest.ground_truth import GT_NAME, GroundTruthError
 from reid_desktop.store import Project
 
 DEFAULT_HOLDOUT = 0.3
+MIN_TRAIN_IDS = 2  # a run needs two identities to learn from…
+MIN_HOLDOUT_IDS = 2  # …and two held out (never trained on) to measure it
+# Fewer held-out people than this cannot tell two models apart: Rank-1/mAP move in big steps or
+# saturate at 1.000 (the plan warns; a run is still allowed).
+COMPARABLE_HOLDOUT_IDS = 5
 
 
 class DataError(ValueError):
@@ -118,13 +123,13 @@ def check(ts: TrainingSet, *, drop_singletons: bool = False, files: bool = True)
 
 
 def holdout_count(n_ids: int, frac: float) -> int:
-    return max(2, round(frac * n_ids))
+    return max(MIN_HOLDOUT_IDS, round(frac * n_ids))
 
 
-def min_identities(frac: float) -> int:
-    """The fewest identities that leave two held out and two to train on."""
-    n = 4
-    while n - holdout_count(n, frac) < 2:
+def min_identities(frac: float, held_out: int = MIN_HOLDOUT_IDS) -> int:
+    """The fewest identities that leave `held_out` (at least two) held out and two to train on."""
+    n = max(held_out, MIN_HOLDOUT_IDS) + MIN_TRAIN_IDS
+    while n - holdout_count(n, frac) < MIN_TRAIN_IDS or holdout_count(n, frac) < held_out:
         n += 1
     return n
 
@@ -139,7 +144,7 @@ def split_holdout(ts: TrainingSet, frac: float, seed: int) -> tuple[list[Labelle
     rng = random.Random(seed)
     rng.shuffle(ids)
     n_hold = holdout_count(len(ids), frac)
-    if len(ids) - n_hold < 2:
+    if len(ids) - n_hold < MIN_TRAIN_IDS:
         raise DataError(
             f"{len(ids)} identities are too few to hold out {frac:.0%} and still train on two or more "
             f"(need at least {min_identities(frac)})"
@@ -177,6 +182,11 @@ class TrainingPlan:
     @property
     def ok(self) -> bool:
         return not self.problem
+
+    @property
+    def weak_holdout(self) -> bool:
+        """Too few held-out people for before/after figures to tell models apart."""
+        return self.ok and self.holdout_ids < COMPARABLE_HOLDOUT_IDS
 
     def as_dict(self) -> dict:
         return asdict(self)

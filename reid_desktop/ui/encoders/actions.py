@@ -22,6 +22,7 @@ from reid_desktop.ui.common.workspace import Workspace
 
 if TYPE_CHECKING:
     from reid_desktop.ui.encoders.finetune_dialog import FineTuneDialog
+    from reid_desktop.ui.encoders.import_dialog import ImportEncoderDialog
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,14 @@ log = logging.getLogger(__name__)
 def import_job(project_path: Path, src: Path, dst: Path, preprocess: PreprocessOptions, token: CancelToken):
     from reid_desktop.core.encoders.importer import import_model
 
+    """The import report, or the one-line reason the model was refused (the dialog shows it)."""
     yield Progress(0, None, f"Importing {src.name} and checking it on this project's crops…")
     with Project.open(project_path, read_only=True) as project:
         probe = list(project.crops.paths([c.id for c in project.crops.all()[:16]]).values()) or None
-    return import_model(src, dst, preprocess, probe_images=probe)
+    try:
+        return import_model(src, dst, preprocess, probe_images=probe)
+    except ContractError as exc:
+        return str(exc)
 
 
 class EncoderActions(QObject):
@@ -58,8 +63,29 @@ class EncoderActions(QObject):
         return d
 
     def activate(self, encoder_id: int) -> None:
-        self.ws.project.set_active_encoder(encoder_id)
+        project = self.ws.project
+        if encoder_id == project.active_encoder_id:
+            name = project.encoders.get(encoder_id).name
+            self.ws.status(f"{name} is already the active model.", 5000)
+            return
+        project.set_active_encoder(encoder_id)
         self.activated.emit(encoder_id)
+
+    def rename(self, encoder_id: int, name: str) -> bool:
+        """Give a registered model another name (names are unique in a project); True if renamed."""
+        project = self.ws.project
+        old = project.encoders.get(encoder_id).name
+        name = name.strip()
+        if not name or name == old:
+            return False
+        try:
+            project.encoders.rename(encoder_id, name)
+        except ValueError as exc:
+            show_error(self.ws.parent, "Rename model", str(exc))
+            return False
+        self.ws.status(f"Renamed model {old} to {name}.", 5000)
+        self.listChanged.emit()
+        return True
 
     def embed(self, encoder_id: int) -> None:
         self.embedRequested.emit(encoder_id)
@@ -68,34 +94,51 @@ class EncoderActions(QObject):
         from reid_desktop.ui.encoders.import_dialog import ImportEncoderDialog
 
         dlg = ImportEncoderDialog(self.ws.parent)
-        if dlg.exec():
-            self.import_encoder(Path(dlg.src.text()), dlg.name.text().strip(), dlg.options())
+        dlg.importRequested.connect(
+            lambda: self.import_encoder(Path(dlg.src.text()), dlg.name.text().strip(), dlg.options(), dlg)
+        )
+        dlg.exec()
 
-    def import_encoder(self, src: Path, name: str, options: PreprocessOptions) -> None:
-        """Import in the background, register, then ask whether to use it now (default: yes)."""
+    def import_encoder(
+        self, src: Path, name: str, options: PreprocessOptions, dlg: ImportEncoderDialog | None = None
+    ) -> None:
+        """Import in the background, register, then ask whether to use it now (default: yes).
+        A refusal is shown in `dlg` (which stays open, as filled in), else in a message box;
+        `dlg` is accepted once the model is registered."""
+
+        def refuse(text: str) -> None:
+            if dlg is not None:
+                dlg.show_error(text)
+            else:
+                show_error(self.ws.parent, "Import model", text)
+
         dst = self.encoders_dir() / f"{name}.onnx"
-        taken = None
         if self.ws.project.encoders.by_name(name) is not None:
-            taken = f"The project already has a model named {name}; choose another name."
-        elif dst.exists():
-            taken = f"{dst.name} already exists in {dst.parent}; choose another name."
-        if taken:
-            show_error(self.ws.parent, "Import model", taken)
-            return
+            return refuse(f"The project already has a model named {name}; choose another name.")
+        if dst.exists():
+            return refuse(f"{dst.name} already exists in {dst.parent}; choose another name.")
         path = self.ws.project.path
-        self.ws.run_job(
+        handle = self.ws.run_job(
             "Importing model",
             lambda t: import_job(path, src, dst, options, t),
-            lambda rep: self._imported(rep, name),
+            lambda rep: self._imported(rep, name, refuse, dlg),
         )
+        if handle is None:
+            return refuse("Another job is running; import when it has finished or been cancelled.")
+        if dlg is not None:  # cancelled or failed: the form stays, Import can be pressed again
+            handle.cancelled.connect(lambda: dlg.show_error("Import cancelled; nothing was added."))
+            handle.failed.connect(lambda msg: dlg.show_error(f"Import failed: {msg}"))
 
-    def _imported(self, report, name: str) -> None:
+    def _imported(self, report, name: str, refuse, dlg: ImportEncoderDialog | None = None) -> None:
+        if isinstance(report, str):  # refused by the importer: say why, keep the form
+            return refuse(report)
         project = self.ws.project
         try:
             encoder = register_encoder(project, report.dst, name, activate=False)
         except ContractError as exc:
-            show_error(self.ws.parent, "Import model", str(exc))
-            return
+            return refuse(str(exc))
+        if dlg is not None:
+            dlg.accept()
         current = project.active_encoder_id
         current_name = project.encoders.get(current).name if current is not None else ""
         use = current is None or self._ask_to_switch(encoder, current_name)

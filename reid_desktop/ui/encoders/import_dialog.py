@@ -1,5 +1,6 @@
 """Import a foreign ONNX re-ID encoder: choose the file and state its preprocessing (a form),
-then the importer checks it on the project's own crops.
+then the importer checks it on the project's own crops. The dialog stays open until the import
+succeeds: a refusal is shown in it, one line, with every field kept.
 
 The form states only what the operator fills in; blank fields are resolved by the core
 (`resolve_preprocess`): the model's own input size, ImageNet's mean/std in the chosen channel
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -42,12 +44,19 @@ def _choose_onnx(parent: QWidget, current: str) -> str:
 
 
 class ImportEncoderDialog(QDialog):
+    # The form is readable: import it. Whoever imports calls accept() on success, or show_error().
+    importRequested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import model")
         self.src = PathField(_choose_onnx, max_width=WIDTH - 200)
-        self.src.textChanged.connect(self._suggest_name)
         self.name = QLineEdit()
+        # The name follows the file's stem until the operator types a name of their own
+        # (textEdited: only their typing, never our own setText).
+        self.name_edited = False
+        self.name.textEdited.connect(lambda text: setattr(self, "name_edited", bool(text.strip())))
+        self.src.textChanged.connect(self._suggest_name)
         self.colour = QComboBox()
         self.colour.addItems(["RGB", "BGR"])
         self.scale = QComboBox()
@@ -98,8 +107,13 @@ class ImportEncoderDialog(QDialog):
         self.std.setPlaceholderText("ImageNet: " + " ".join(f"{v:g}" for v in std))
 
     def _suggest_name(self, path: str) -> None:
-        if path and not self.name.text():
-            self.name.setText(Path(path).stem)
+        if not self.name_edited:
+            self.name.setText(Path(path.strip()).stem if path.strip() else "")
+
+    def show_error(self, text: str) -> None:
+        """Why the import did not happen; the form stays as filled in, Import can be pressed again."""
+        self.error.setText(text)
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(True)
 
     def options(self) -> PreprocessOptions:
         """What the form states (raises ValueError naming the field that is not readable)."""
@@ -119,6 +133,8 @@ class ImportEncoderDialog(QDialog):
                 raise ContractError("give the model a name")
             resolve_preprocess(self.options())  # plausible values; the model is checked on import
         except (ValueError, ContractError) as exc:
-            self.error.setText(str(exc))
+            self.show_error(str(exc))
             return
-        self.accept()
+        self.error.setText("")
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)  # one import at a time
+        self.importRequested.emit()

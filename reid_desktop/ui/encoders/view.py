@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QPushButton,
     QTableView,
@@ -93,6 +94,7 @@ class EncodersView(QWidget):
     reportRequested = Signal(object)  # the selected encoder's id, None: the active one
     compareRequested = Signal(object)  # the selected encoder's id (model B), or None
     runsRequested = Signal()
+    renameRequested = Signal(int, str)  # encoder id, the new name the operator typed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +112,13 @@ class EncodersView(QWidget):
         header.setSectionResizeMode(PREPROCESS_COLUMN, QHeaderView.Stretch)  # the longest text
         self.table.setColumnWidth(0, 28)
         self.table.doubleClicked.connect(lambda idx: self._emit_selected(self.activateRequested))
+        # F2 or the table's context menu renames the selected model (names are unique).
+        self.rename_action = QAction("Rename…", self.table)
+        self.rename_action.setShortcut(QKeySequence("F2"))
+        self.rename_action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+        self.rename_action.triggered.connect(lambda _checked=False: self.rename_selected())
+        self.table.addAction(self.rename_action)
+        self.table.setContextMenuPolicy(Qt.ActionsContextMenu)
         providers = [PROVIDER_LABELS.get(p, p) for p in available_providers()]
         self.provider = QLabel(
             f"Inference runs on <b>{providers[0]}</b> (available here: {', '.join(providers)})."
@@ -141,6 +150,19 @@ class EncodersView(QWidget):
         if idx.isValid():
             signal.emit(self.model.encoder_at(idx.row()).id)
 
+    def rename_selected(self, name: str | None = None) -> None:
+        """Ask for the selected model's new name (starting from the current one)."""
+        idx = self.table.currentIndex()
+        if not idx.isValid():
+            return
+        encoder = self.model.encoder_at(idx.row())
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Rename model", "Name:", text=encoder.name)
+            if not ok:
+                return
+        if name.strip() and name.strip() != encoder.name:
+            self.renameRequested.emit(encoder.id, name.strip())
+
     def _selected_id(self) -> int | None:
         idx = self.table.currentIndex()
         return self.model.encoder_at(idx.row()).id if idx.isValid() else None
@@ -157,7 +179,11 @@ class EncodersView(QWidget):
             return
         total = p.crops.count()
         rows = [(m, p.embeddings.count(m.id)) for m in p.encoders.all()]
+        selected = self._selected_id()
         self.model.set_rows(rows, p.active_encoder_id, total)
+        for i, (m, _) in enumerate(rows):  # a refresh keeps the operator's selection
+            if m.id == selected:
+                self.table.selectRow(i)
         active = next((m for m, _ in rows if m.id == p.active_encoder_id), None)
         self.info.setText(
             f"Active: <b>{active.name}</b> — {Path(active.file).name}. Switching models re-embeds only "

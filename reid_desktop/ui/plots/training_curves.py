@@ -115,6 +115,8 @@ class TrainingCurvesPlot(QWidget):
         if c.empty:
             self.loss_plot.setYRange(0, 1)
             self.waiting.setPos(last / 2, 0.5)
+        elif self.follow:  # setYRange above fixed the axis: let it fit the losses (often > 1)
+            self.loss_plot.enableAutoRange(axis="y")
         self.note.setText(c.note)
         self.note.setVisible(bool(c.note))
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from reid_desktop.core.encoders.runtime import PROVIDER_LABELS, available_providers
 from reid_desktop.core.training.launcher import trainer_command
+from reid_desktop.core.training.plan import DEFAULT_HOLDOUT, min_identities
 from reid_desktop.resources import resource
 from reid_desktop.version import licences_dir, version_text
 
@@ -45,9 +46,10 @@ identity and a strip of candidate identities, the likely ones ticked: fix the ti
 another crop pair; <b>→</b> later, <b>←</b> back; <b>U</b> undo, <b>Shift+U</b> redo.</li>
 <li><b>Identities</b> tab: name people (F2), add notes, merge (Ctrl+M), split selected crops
 (Ctrl+Shift+S), delete a wrong link (Del), undo / redo (Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y).</li>
-<li><b>Models → Fine-tune…</b> (Ctrl+T) once at least 7 identities are confirmed: pick a recipe and
+<li><b>Models → Fine-tune…</b> (Ctrl+T) once at least MIN_IDS identities are confirmed: pick a recipe and
 a time budget, press Start, and at the end <b>Activate &amp; re-score</b>. The <b>Models</b> tab
-lists every encoder with its preprocessing; <b>Import Model…</b> adds another re-ID ONNX file;
+lists every encoder with its preprocessing (F2 renames one); <b>Import Model…</b> adds another re-ID
+ONNX file;
 <b>Report…</b> (Ctrl+R), <b>Compare…</b> and <b>Training runs…</b> show how a model separates your
 confirmed identities, against another model, and how past fine-tunes trained. The <b>Map</b> tab
 (Ctrl+5) places every crop by its embedding: hover to see it, click to find it in Crops, L to
@@ -57,7 +59,7 @@ the seed.</li>
 </ol>
 <p>Every decision is saved at once; undo never deletes anything. Long work runs in the background
 with a progress bar; Esc or Cancel stops it and keeps what is done.</p>
-"""
+""".replace("MIN_IDS", str(min_identities(DEFAULT_HOLDOUT)))  # the plan's own minimum
 
 
 def key_text(action: QAction) -> str:

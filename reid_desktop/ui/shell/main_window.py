@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.encoders_view.embedRequested.connect(self.encoder_actions.embed)
         self.encoders_view.importRequested.connect(self.encoder_actions.import_dialog)
         self.encoders_view.fineTuneRequested.connect(self.encoder_actions.fine_tune)
+        self.encoders_view.renameRequested.connect(self.encoder_actions.rename)
         self.report_actions = ReportActions(self.workspace)
         self.encoders_view.reportRequested.connect(self.report_actions.report)
         self.encoders_view.compareRequested.connect(self.report_actions.compare)
@@ -261,6 +262,7 @@ class MainWindow(QMainWindow):
                     on_finished(result[0])
                 self.refresh_review_if_shown()
                 self.refresh_map_if_shown()
+                self.refresh_models_if_shown()
             except Exception as exc:  # a follow-up that fails says why, in the window
                 log.exception("after %s", title)
                 show_error(self, f"{title} failed", error_text(exc, getattr(self.project, "path", None)))
@@ -299,6 +301,11 @@ class MainWindow(QMainWindow):
         """New embeddings, decisions or project: the visible map catches up (no job if current)."""
         if self.job is None and self.tabs.currentWidget() is self.map_view:
             self.map_view.refresh()
+
+    def refresh_models_if_shown(self) -> None:
+        """A job may have embedded, imported or trained: the visible Models table catches up."""
+        if self.project is not None and self.tabs.currentWidget() is self.encoders_view:
+            self.encoders_view.reload()
 
     def show_tab(self, name: str) -> None:
         for i in range(self.tabs.count()):
