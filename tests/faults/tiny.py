@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers.synth import person_crop
+from helpers.synth import labelled_folder
 
 from reid_desktop.store import Project
 
@@ -19,16 +19,7 @@ OP = "fault-tester"
 
 def tiny_data(root: Path, people: int = 6, per_cam: int = 2) -> Path:
     """`people` synthetic people in two cameras, `per_cam` crops each, with ground_truth.csv."""
-    rows = ["file,person_id,camera"]
-    for cam, seed in (("cam1", 1), ("cam2", 2)):
-        (root / cam).mkdir(parents=True, exist_ok=True)
-        for p in range(people):
-            for v in range(per_cam):
-                name = f"{cam}/p{p}_{v}.jpg"
-                person_crop(p, v, seed=seed).save(root / name)
-                rows.append(f"{name},{p},{cam}")
-    (root / "ground_truth.csv").write_text("\n".join(rows) + "\n")
-    return root
+    return labelled_folder(root, people, per_cam)
 
 
 def start_training(data: Path, out: Path, epochs: int, log: Path) -> subprocess.Popen:

@@ -28,3 +28,18 @@ def make_camera_folder(folder: Path, people: int, per_person: int, seed: int) ->
         for v in range(per_person):
             person_crop(p, v, seed).save(folder / f"p{p:03d}_v{v}_s{seed}.jpg", quality=92)
     return folder
+
+
+def labelled_folder(root: Path, people: int = 6, per_cam: int = 2) -> Path:
+    """`people` synthetic people in cam1/ and cam2/, `per_cam` crops each, with ground_truth.csv
+    (what `reid-train --data` and `reid eval` read)."""
+    rows = ["file,person_id,camera"]
+    for cam, seed in (("cam1", 1), ("cam2", 2)):
+        (root / cam).mkdir(parents=True, exist_ok=True)
+        for p in range(people):
+            for v in range(per_cam):
+                name = f"{cam}/p{p}_{v}.jpg"
+                person_crop(p, v, seed=seed).save(root / name)
+                rows.append(f"{name},{p},{cam}")
+    (root / "ground_truth.csv").write_text("\n".join(rows) + "\n")
+    return root

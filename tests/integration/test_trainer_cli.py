@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.synth import person_crop
+from helpers.synth import labelled_folder, person_crop
 
 from reid_desktop.core.encoders.runtime import EncoderRuntime
 from reid_desktop.core.evaluation.evaluate import evaluate_encoder
@@ -22,16 +22,7 @@ from trainer.cli import main
 
 
 def labelled(root: Path, people: int = 8, per_cam: int = 2) -> Path:
-    rows = ["file,person_id,camera"]
-    for cam, seed in (("cam1", 1), ("cam2", 2)):
-        (root / cam).mkdir(parents=True, exist_ok=True)
-        for p in range(people):
-            for v in range(per_cam):
-                name = f"{cam}/p{p}_{v}.jpg"
-                person_crop(p, v, seed=seed).save(root / name)
-                rows.append(f"{name},{p},{cam}")
-    (root / "ground_truth.csv").write_text("\n".join(rows) + "\n")
-    return root
+    return labelled_folder(root, people, per_cam)
 
 
 def events_of(text: str):
