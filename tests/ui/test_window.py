@@ -130,6 +130,31 @@ def test_recent_projects_are_remembered(qtbot, window, tmp_path):
     assert window.project is not None and window.project.path == p
 
 
+def test_window_size_and_thumbnail_size_are_kept_between_sessions(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from reid_desktop.ui.shell.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "layout.ini"), QSettings.IniFormat)
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(640, 480)  # as small as its layout allows, inside the offscreen screen
+    first.browser.zoom.setValue(150)
+    size = (first.width(), first.height())
+    assert size != (1180, 760)  # not the default
+    first.close()
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == size
+    assert second.browser.zoom.value() == 150
+    settings.setValue("crops/thumbnailWidth", "not a number")  # a damaged value keeps the default
+    settings.setValue("window/geometry", b"garbage")
+    third = MainWindow(settings)
+    qtbot.addWidget(third)
+    assert third.browser.zoom.value() == 96
+
+
 def test_worker_adapter_reports_progress_result_failure_and_cancel(qtbot):
     def counting(token):
         for i in range(3):

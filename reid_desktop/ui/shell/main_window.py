@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         self.browser.countsChanged.connect(lambda _: self._update_status())
         self._build_actions()
         self.resize(1180, 760)
+        self._restore_layout()
         self._show_project_state()
 
     def _build_actions(self) -> None:
@@ -406,7 +407,24 @@ class MainWindow(QMainWindow):
 
         about_dialog(self, __version__).open()
 
+    def _restore_layout(self) -> None:
+        """Window geometry and thumbnail size as the operator left them (a damaged or foreign
+        value is ignored: the defaults stay)."""
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        try:
+            zoom = int(self.settings.value("crops/thumbnailWidth", self.browser.zoom.value()))
+        except (TypeError, ValueError):
+            return
+        self.browser.zoom.setValue(zoom)  # clamped to the slider's range
+
+    def _save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("crops/thumbnailWidth", self.browser.zoom.value())
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_layout()
         if self.job is not None:
             self.job.cancel()  # the job commits what it has; wait briefly for it
             from PySide6.QtCore import QThreadPool
