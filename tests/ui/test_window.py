@@ -147,7 +147,8 @@ def test_window_size_and_thumbnail_size_are_kept_between_sessions(qtbot, tmp_pat
     second = MainWindow(settings)
     qtbot.addWidget(second)
     screen = second.screen().availableGeometry().width()
-    assert (second.width(), second.height()) == (min(size[0], screen), size[1])  # kept on screen
+    assert second.height() == size[1]
+    assert abs(second.width() - min(size[0], screen)) <= 8  # kept on the screen (less its frame)
     assert second.browser.zoom.value() == 150
     settings.setValue("crops/thumbnailWidth", "not a number")  # a damaged value keeps the default
     settings.setValue("window/geometry", b"garbage")
