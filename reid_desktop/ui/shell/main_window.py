@@ -25,6 +25,7 @@ from reid_desktop.core.names import display_name
 from reid_desktop.store import SUFFIX, Project, ProjectError
 from reid_desktop.ui.common.messages import error_text, show_error
 from reid_desktop.ui.common.progress_dialog import JobProgressDialog
+from reid_desktop.ui.common.shortcut_keys import give_window_shortcuts_precedence
 from reid_desktop.ui.common.worker import JobHandle, prepare_job
 from reid_desktop.ui.common.workspace import Workspace
 from reid_desktop.ui.crops.add_folders_dialog import AddFoldersDialog
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_counts)
         self.browser.countsChanged.connect(lambda _: self._update_status())
         self._build_actions()
+        give_window_shortcuts_precedence(self)  # e.g. Ctrl+E while a filter box has focus
         self.resize(1180, 760)
         self._restore_layout()
         self._show_project_state()
