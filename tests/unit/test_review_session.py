@@ -274,6 +274,36 @@ def test_after_switching_models_review_calibrates_on_the_verdicts_the_model_repo
     assert [x for x, y in s._scored].count(0.8) == 30 and [x for x, y in s._scored].count(0.2) == 12
 
 
+def test_other_models_verdicts_are_scored_in_the_worker_not_when_the_session_opens(project):
+    from helpers.embedded import embedded_project
+
+    from reid_desktop.core.jobs import run_job
+    from reid_desktop.core.review.cache import prepare_review
+
+    enc, ids = embedded_project(project, people=4, per_camera=2)
+    # Verdicts no model scored (the Identities tab's): the session calibrates on this model's scores.
+    project.decisions.record(ids[(0, 0, 0)], ids[(0, 1, 0)], "same", operator="t")
+    project.decisions.record(ids[(1, 0, 0)], ids[(2, 1, 0)], "different", operator="t")
+    prepared = run_job(prepare_review(project, enc))
+    assert set(prepared.pair_scores) == {(ids[(0, 0, 0)], ids[(0, 1, 0)]), (ids[(1, 0, 0)], ids[(2, 1, 0)])}
+
+    def no_scoring(a, b):
+        raise AssertionError("scored on the GUI thread")
+
+    prepared.engine.pair_score = no_scoring
+    s = ReviewSession(
+        project,
+        enc,
+        "alice",
+        prepared.index,
+        prepared.similarity,
+        engine=(prepared.engine, prepared.seen_row),
+        pair_scores=prepared.pair_scores,
+    )
+    assert [y for _x, y in s._scored] == [1, 0]
+    assert sorted(x for x, _y in s._scored) == sorted(prepared.pair_scores.values())
+
+
 def test_review_names_identities_as_the_identities_tab_does_before_and_after_a_merge(project, people):
     from reid_desktop.core.identities.curation import IdentityRow, identity_rows, save_name
 

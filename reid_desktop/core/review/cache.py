@@ -9,7 +9,7 @@ session starts. A read-only project computes it without storing it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,7 +50,21 @@ def prepare_review(
     yield Progress(0, None, "Scoring identities…")
     ledger = DecisionLedger(project)
     engine = ProposalEngine(index.crop_ids, sim, ledger.links)
-    return Prepared(index, sim, engine, ledger.last_row)
+    return Prepared(index, sim, engine, ledger.last_row, rescored_verdicts(ledger, engine, encoder_id))
+
+
+def rescored_verdicts(ledger: DecisionLedger, engine: ProposalEngine, encoder_id: int) -> dict:
+    """This encoder's score of every verdict in force that it did not score itself (another
+    model's, or the Identities tab's): what the session calibrates with. Done here, off the GUI
+    thread: tens of microseconds a pair add up to seconds over a long history."""
+    out: dict[tuple[int, int], float | None] = {}
+    for d in ledger.active():
+        if d.verdict not in ("same", "different") or (d.encoder_id == encoder_id and d.score is not None):
+            continue
+        a, b = d.query_crop_id, d.candidate_crop_id
+        if a in engine and b in engine and (a, b) not in out:
+            out[(a, b)] = engine.pair_score(a, b)
+    return out
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,7 @@ class Prepared:
     similarity: CropSimilarity
     engine: ProposalEngine
     seen_row: int  # the newest decision row the engine has taken in
+    pair_scores: dict = field(default_factory=dict)  # (crop, crop) -> score, see rescored_verdicts
 
 
 def _similarity(

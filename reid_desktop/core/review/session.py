@@ -82,9 +82,11 @@ class ReviewSession:
         readable: Callable[[int], bool] | None = None,
         crop_name: Callable[[int], str] | None = None,
         engine: tuple[ProposalEngine, int] | None = None,
+        pair_scores: dict[tuple[int, int], float | None] | None = None,
     ) -> None:
         """`engine`: one built off the GUI thread (`cache.prepare_review`) with the newest
-        decision row it has taken in; rows written since are applied here."""
+        decision row it has taken in; rows written since are applied here. `pair_scores`: the
+        verdict pairs it already scored (`cache.rescored_verdicts`), so none is scored here."""
         self.project = project
         self.encoder_id = encoder_id
         self.operator = operator
@@ -101,7 +103,7 @@ class ReviewSession:
             )
         self.engine, self._seen = engine  # _seen: the newest decision row the engine reflects
         self.engine.links = self.ledger.links
-        self._pair_scores: dict[tuple[int, int], float | None] = {}
+        self._pair_scores: dict[tuple[int, int], float | None] = dict(pair_scores or {})
         self._scored = scored_verdicts(self.ledger.active(), self._verdict_score)
         self.calibrator = fit_calibration(self._scored)
         self.undo_stack: list[int] = []  # action ids of this session, newest last

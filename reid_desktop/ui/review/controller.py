@@ -129,6 +129,7 @@ class ReviewController(QObject):
             prepared.index,
             prepared.similarity,
             engine=(prepared.engine, prepared.seen_row),
+            pair_scores=prepared.pair_scores,
             floor=p.review_floor(encoder_id),
             readable=lambda c: c in crops and Path(crops[c].path).is_file(),
             crop_name=lambda c: crops[c].caption if c in crops else f"crop {c}",
