@@ -175,9 +175,7 @@ def main() -> int:
         print("imported Intel encoder, bf16 channels-last step:")
         print(f"  every layer trained {full:6.2f}   first 30 % fixed {frozen:6.2f}  ({full / frozen:.1f}x)")
         b, a = STEPS * (data_old + full), STEPS * (data_new + frozen)
-        print(
-            f"  17 steps with their data: before {b:6.1f}  after {a:6.1f}  ({b / a:.1f}x, without scoring)"
-        )
+        print(f"  17 steps with their data: before {b:6.1f}  after {a:6.1f}  ({b / a:.1f}x, without scoring)")
     return 0
 
 

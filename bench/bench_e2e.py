@@ -57,14 +57,7 @@ def main() -> int:
         t2 = time.perf_counter()
         with Project.open(root / "e2e.reidproj") as p:
             prep = run_job(prepare_review(p, p.active_encoder_id))
-            session = ReviewSession(
-                p,
-                p.active_encoder_id,
-                "bench",
-                prep.index,
-                prep.similarity,
-                engine=(prep.engine, prep.seen_row),
-            )
+            session = ReviewSession.from_prepared(p, p.active_encoder_id, "bench", prep)
             proposal = session.current()
             t_first = time.perf_counter() - t2
             t3 = time.perf_counter()

@@ -104,9 +104,7 @@ def open_session(p, encoder_id: int):
     from reid_desktop.core.review.session import ReviewSession
 
     prep = run_job(prepare_review(p, encoder_id))
-    return ReviewSession(
-        p, encoder_id, "oracle", prep.index, prep.similarity, engine=(prep.engine, prep.seen_row)
-    )
+    return ReviewSession.from_prepared(p, encoder_id, "oracle", prep)
 
 
 def drive_session(session, run: Run, person, size, stop_at: int | None = None, log=None) -> None:

@@ -190,14 +190,7 @@ def test_decisions_written_while_the_engine_was_built_off_thread_are_applied(pro
     prepared = run_job(prepare_review(project, people.encoder_id))  # the worker's view
     a, b = sorted(people.person)[:2]
     project.decisions.record(a, b, "same", operator="meanwhile", score=0.9, encoder_id=people.encoder_id)
-    s = ReviewSession(
-        project,
-        people.encoder_id,
-        "alice",
-        prepared.index,
-        prepared.similarity,
-        engine=(prepared.engine, prepared.seen_row),
-    )
+    s = ReviewSession.from_prepared(project, people.encoder_id, "alice", prepared)
     assert s.engine.key(a) == s.engine.key(b)
     assert s._scored == [(0.9, 1)]  # counted once
 
@@ -241,14 +234,7 @@ def test_after_switching_models_review_calibrates_on_the_verdicts_the_model_repo
 
     def session(enc: int) -> ReviewSession:
         prepared = run_job(prepare_review(project, enc))
-        return ReviewSession(
-            project,
-            enc,
-            "alice",
-            prepared.index,
-            prepared.similarity,
-            engine=(prepared.engine, prepared.seen_row),
-        )
+        return ReviewSession.from_prepared(project, enc, "alice", prepared)
 
     assert (session(enc_b).calibrator.n_same, session(enc_b).calibrator.n_diff) == (30 + 5, 12)
     project.embeddings.put_many(enc_b, [(unembedded, b_feats[list(a_ids).index(unembedded)], None)])
@@ -262,14 +248,7 @@ def test_after_switching_models_review_calibrates_on_the_verdicts_the_model_repo
     assert s.calibrator.fitted and s.stats().calibration == report.scores.calibration
     # Model A's own verdicts keep the group score they were shown with under A.
     prepared = run_job(prepare_review(project, enc_a))
-    s = ReviewSession(
-        project,
-        enc_a,
-        "alice",
-        prepared.index,
-        prepared.similarity,
-        engine=(prepared.engine, prepared.seen_row),
-    )
+    s = ReviewSession.from_prepared(project, enc_a, "alice", prepared)
     assert (s.calibrator.n_same, s.calibrator.n_diff) == (30 + 5 + 1, 12)
     assert [x for x, y in s._scored].count(0.8) == 30 and [x for x, y in s._scored].count(0.2) == 12
 
@@ -291,15 +270,7 @@ def test_other_models_verdicts_are_scored_in_the_worker_not_when_the_session_ope
         raise AssertionError("scored on the GUI thread")
 
     prepared.engine.pair_score = no_scoring
-    s = ReviewSession(
-        project,
-        enc,
-        "alice",
-        prepared.index,
-        prepared.similarity,
-        engine=(prepared.engine, prepared.seen_row),
-        pair_scores=prepared.pair_scores,
-    )
+    s = ReviewSession.from_prepared(project, enc, "alice", prepared)
     assert [y for _x, y in s._scored] == [1, 0]
     assert sorted(x for x, _y in s._scored) == sorted(prepared.pair_scores.values())
 

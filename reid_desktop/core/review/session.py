@@ -26,6 +26,7 @@ from reid_desktop.core.identities.ledger import DecisionLedger
 from reid_desktop.core.names import plural
 from reid_desktop.core.retrieval.matching import GalleryIndex
 from reid_desktop.core.retrieval.neighbours import CropSimilarity
+from reid_desktop.core.review.cache import Prepared
 from reid_desktop.core.review.calibration import fit_calibration, scored_verdicts
 from reid_desktop.core.review.proposals import Match, ProposalEngine
 from reid_desktop.store import Action, Decision, Project
@@ -113,6 +114,22 @@ class ReviewSession:
         self._current: Proposal | None = None
         if missed := self.ledger.rows_after(self._seen):  # written while the engine was built
             self._after_change(missed, rescored=True)
+
+    @classmethod
+    def from_prepared(
+        cls, project: Project, encoder_id: int, operator: str, prepared: Prepared, **kw
+    ) -> ReviewSession:
+        """A session over what `cache.prepare_review` built off the GUI thread."""
+        return cls(
+            project,
+            encoder_id,
+            operator,
+            prepared.index,
+            prepared.similarity,
+            engine=(prepared.engine, prepared.seen_row),
+            pair_scores=prepared.pair_scores,
+            **kw,
+        )
 
     # ---- state ------------------------------------------------------------------------------------
     def _after_change(self, rows: list[Decision], rescored: bool = False) -> None:

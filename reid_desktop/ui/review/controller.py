@@ -122,14 +122,11 @@ class ReviewController(QObject):
             return
         prepared: Prepared = result
         crops = crop_lookup(p)
-        session = ReviewSession(
+        session = ReviewSession.from_prepared(
             p,
             encoder_id,
             self.operator,
-            prepared.index,
-            prepared.similarity,
-            engine=(prepared.engine, prepared.seen_row),
-            pair_scores=prepared.pair_scores,
+            prepared,
             floor=p.review_floor(encoder_id),
             readable=lambda c: c in crops and Path(crops[c].path).is_file(),
             crop_name=lambda c: crops[c].caption if c in crops else f"crop {c}",
